@@ -1,0 +1,37 @@
+# The two commands: `make demo` runs the gateway on a sample network; `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: demo test lint typecheck check-policies bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Demarc needs Python 3.11 or newer as $(PYTHON)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/demarc demo --dir .demo
+
+test: $(STAMP)
+	$(BIN)/demarc policy check policies
+	$(BIN)/ruff check gateway tests bench
+	$(BIN)/mypy gateway
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check gateway tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy gateway
+
+bench: $(STAMP)
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf .demo .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Demarc: a management information exchange gateway for network operators."""

@@ -1,0 +1,105 @@
+"""Identity at the edge of each listener, the dependencies routes share, and error bodies."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
+
+import orjson
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gateway.errors import DemarcError, InvalidInput, PolicyError
+from gateway.identity import Principal, Registry
+from gateway.tls import client_cert_der
+
+if TYPE_CHECKING:
+    from gateway.app import Gateway
+
+log = logging.getLogger("demarc.api")
+
+PRINCIPAL_KEY = "demarc.principal"
+
+# public error messages: fixed strings, never built from what the request named
+NOT_FOUND = "no such resource"
+FORBIDDEN = "this certificate names no principal allowed on this listener"
+METHOD_NOT_ALLOWED = "method not allowed"
+BAD_REQUEST = "the request is invalid"
+INTERNAL = "internal error"
+
+
+def error_response(status: int, code: str, message: str, **extra: Any) -> Response:
+    body = {"error": {"code": code, "message": message, **extra}}
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+class IdentityMiddleware:
+    """Every request, docs and unknown paths included, needs a registered principal whose role
+    belongs on this listener; anything else gets 403 before any route is looked up."""
+
+    def __init__(self, app: Any, registry: Callable[[], Registry], roles: frozenset[str]) -> None:
+        self.app = app
+        self._registry = registry
+        self._roles = roles
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        der = client_cert_der(scope)
+        principal = self._registry().identify(der) if der else None
+        if principal is None or principal.role not in self._roles:
+            response = error_response(403, "forbidden", FORBIDDEN)
+            await response(scope, receive, send)
+            return
+        scope[PRINCIPAL_KEY] = principal
+        await self.app(scope, receive, send)
+
+
+async def current_principal(request: Request) -> Principal:
+    principal = request.scope.get(PRINCIPAL_KEY)
+    assert isinstance(principal, Principal)  # IdentityMiddleware let the request through
+    return principal
+
+
+async def current_gateway(request: Request) -> Gateway:
+    gateway: Gateway = request.app.state.gateway
+    return gateway
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+GatewayDep = Annotated["Gateway", Depends(current_gateway)]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Error bodies say what is wrong in fixed words; no stack trace, path or echoed input."""
+
+    @app.exception_handler(DemarcError)
+    async def demarc_error(request: Request, exc: DemarcError) -> Response:
+        if isinstance(exc, InvalidInput | PolicyError):
+            problems = [{"where": p.where, "message": p.message} for p in exc.problems]
+            return error_response(exc.status_code, exc.code, exc.message, problems=problems)
+        message = NOT_FOUND if exc.status_code == 404 else exc.message
+        return error_response(exc.status_code, exc.code, message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return error_response(404, "not_found", NOT_FOUND)
+        if exc.status_code == 405:
+            return error_response(405, "method_not_allowed", METHOD_NOT_ALLOWED)
+        return error_response(exc.status_code, "http_error", BAD_REQUEST)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        # the parameter's location only: its value might be anything the client sent
+        where = [".".join(str(p) for p in e.get("loc", ())) for e in exc.errors()]
+        return error_response(400, "bad_request", BAD_REQUEST, where=sorted(set(where)))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.error("unexpected %s on %s", type(exc).__name__, request.url.path, exc_info=exc)
+        return error_response(500, "internal_error", INTERNAL)

@@ -1,0 +1,118 @@
+"""Public listener routes: peers and customers read their views, served from rendered bytes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Header, Path, Request
+from fastapi.responses import Response
+
+from gateway.api.deps import NOT_FOUND, CurrentPrincipal, error_response
+from gateway.views import RenderedView
+from gateway.views.types import (
+    ErrorBody,
+    IncidentsView,
+    InterconnectsView,
+    MaintenanceView,
+    PeerAlarmsView,
+    ServiceItem,
+    ServicesView,
+    ViewIndex,
+)
+
+router = APIRouter(prefix="/v1", tags=["views"])
+
+IfNoneMatch = Annotated[str | None, Header(alias="If-None-Match")]
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    if if_none_match is None:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in tags or etag in tags
+
+
+def _send(view: RenderedView | None, if_none_match: str | None) -> Response:
+    if view is None:
+        return error_response(404, "not_found", NOT_FOUND)
+    headers = {
+        "ETag": view.etag,
+        "Demarc-Revision": str(view.checked),
+        "Demarc-Policy-Version": view.policy_version,
+        "Cache-Control": "private, no-cache",
+    }
+    if _matches(if_none_match, view.etag):
+        return Response(status_code=304, headers=headers)
+    return Response(view.body, media_type="application/json", headers=headers)
+
+
+def _view(request: Request, principal: CurrentPrincipal, name: str, inm: str | None) -> Response:
+    views = request.app.state.gateway.cache.get(principal.id)
+    return _send(views.views.get(name), inm)
+
+
+@router.get("/views", response_model=ViewIndex, summary="The views this audience may read")
+async def index(request: Request, principal: CurrentPrincipal) -> Response:
+    views = request.app.state.gateway.cache.get(principal.id).views
+    body = {
+        "audience": principal.id,
+        "views": [
+            {"view": name, "href": f"/v1/{name}", "etag": v.etag, "revision": v.revision}
+            for name, v in sorted(views.items())
+        ],
+    }
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+@router.get("/interconnects", response_model=InterconnectsView, responses=_NOT_FOUND,
+            summary="Peer: the interconnect links to this peer")  # fmt: skip
+async def interconnects(
+    request: Request, principal: CurrentPrincipal, inm: IfNoneMatch = None
+) -> Response:
+    return _view(request, principal, "interconnects", inm)
+
+
+@router.get("/alarms", response_model=PeerAlarmsView, responses=_NOT_FOUND,
+            summary="Peer: alarms on this peer's interconnects")  # fmt: skip
+async def alarms(
+    request: Request, principal: CurrentPrincipal, inm: IfNoneMatch = None
+) -> Response:
+    return _view(request, principal, "alarms", inm)
+
+
+@router.get("/maintenance", response_model=MaintenanceView, responses=_NOT_FOUND,
+            summary="Peer or customer: planned work that affects this audience")  # fmt: skip
+async def maintenance(
+    request: Request, principal: CurrentPrincipal, inm: IfNoneMatch = None
+) -> Response:
+    return _view(request, principal, "maintenance", inm)
+
+
+@router.get("/services", response_model=ServicesView, responses=_NOT_FOUND,
+            summary="Customer: its services with their derived status")  # fmt: skip
+async def services(
+    request: Request, principal: CurrentPrincipal, inm: IfNoneMatch = None
+) -> Response:
+    return _view(request, principal, "services", inm)
+
+
+@router.get("/services/{service_id}", response_model=ServiceItem, responses=_NOT_FOUND,
+            summary="Customer: one of its services")  # fmt: skip
+async def service(
+    request: Request,
+    principal: CurrentPrincipal,
+    service_id: Annotated[str, Path(max_length=256)],
+    inm: IfNoneMatch = None,
+) -> Response:
+    views = request.app.state.gateway.cache.get(principal.id)
+    return _send(views.items.get(("services", service_id)), inm)
+
+
+@router.get("/incidents", response_model=IncidentsView, responses=_NOT_FOUND,
+            summary="Customer: incidents affecting its services")  # fmt: skip
+async def incidents(
+    request: Request, principal: CurrentPrincipal, inm: IfNoneMatch = None
+) -> Response:
+    return _view(request, principal, "incidents", inm)

@@ -1,0 +1,1 @@
+"""A realistic demo network and its management data."""

@@ -1,0 +1,138 @@
+"""A customer's views: its own services with a derived status, incidents, maintenance."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from gateway.disclosure.policy import CustomerPolicy
+from gateway.disclosure.project import Context, Getter, Item, compile_projection
+from gateway.disclosure.scope import (
+    INCIDENT_SEVERITIES,
+    alarms_on,
+    coverage,
+    customer_services,
+    incident_impact,
+    maintenance_on,
+    maintenance_status,
+    service_status,
+)
+from gateway.model import Alarm, Maintenance, ResourceRef, Service
+
+ViewFn = Callable[[Context, str], list[Item]]
+
+
+def _service_id(shared: bool) -> Getter[Service]:
+    def get(ctx: Context, service: Service) -> str:
+        return service.service_id if shared else ctx.pseudonym("sv", service.service_id)
+
+    return get
+
+
+def _sla(ctx: Context, service: Service) -> dict[str, Any]:
+    sla = service.sla
+    return {
+        k: v
+        for k, v in (
+            ("availability_pct", sla.availability_pct),
+            ("max_delay_ms", sla.max_delay_ms),
+            ("max_loss_pct", sla.max_loss_pct),
+        )
+        if v is not None
+    }
+
+
+def _affected(ctx: Context, customer: str) -> list[tuple[Service, frozenset[ResourceRef]]]:
+    return [(s, coverage(ctx.snapshot, s)) for s in customer_services(ctx.snapshot, customer)]
+
+
+def compile_customer(policy: CustomerPolicy) -> dict[str, ViewFn]:
+    views: dict[str, ViewFn] = {}
+    rules = policy.disclose
+    shared_sv = rules.service is not None and rules.service.identifiers == "shared"
+    service_id = _service_id(shared_sv)
+
+    if rules.service is not None:
+        catalog: dict[str, Getter[tuple[Service, frozenset[ResourceRef]]]] = {
+            "id": lambda ctx, row: service_id(ctx, row[0]),
+            "name": lambda ctx, row: row[0].name,
+            "type": lambda ctx, row: row[0].service_type,
+            "status": lambda ctx, row: service_status(ctx.snapshot, row[1], ctx.now),
+            "sla": lambda ctx, row: _sla(ctx, row[0]),
+            "bandwidth_mbps": lambda ctx, row: row[0].bandwidth_mbps,
+            # how many attachments, never which routers or ports they are on
+            "endpoints": lambda ctx, row: len(row[0].endpoints),
+        }
+        project_sv = compile_projection(catalog, list(rules.service.fields))
+
+        def services(ctx: Context, customer: str) -> list[Item]:
+            return [project_sv(ctx, row) for row in _affected(ctx, customer)]
+
+        views["services"] = services
+
+    if rules.incident is not None:
+        ir = rules.incident
+        shared_in = ir.identifiers == "shared"
+        in_catalog: dict[str, Getter[tuple[Alarm, list[Service]]]] = {
+            "id": lambda ctx, row: (
+                row[0].alarm_id if shared_in else ctx.pseudonym("in", row[0].alarm_id)
+            ),
+            "services": lambda ctx, row: sorted(service_id(ctx, s) for s in row[1]),
+            "impact": lambda ctx, row: incident_impact(row[0]),
+            "severity": lambda ctx, row: row[0].severity.value,
+            "probable_cause": lambda ctx, row: row[0].probable_cause,
+            "state": lambda ctx, row: "active" if row[0].active else "resolved",
+            "started_at": lambda ctx, row: row[0].raised_at,
+            "cleared_at": lambda ctx, row: row[0].cleared_at,
+        }
+        project_in = compile_projection(
+            in_catalog,
+            list(ir.fields),
+            time_precision=ir.time_precision,
+            time_fields=frozenset({"started_at", "cleared_at"}),
+            text_rule=ir.text,
+            raw_text=lambda row: row[0].text,
+        )
+        history = ir.history_hours
+
+        def incidents(ctx: Context, customer: str) -> list[Item]:
+            hit: dict[str, tuple[Alarm, list[Service]]] = {}
+            for service, refs in _affected(ctx, customer):
+                for alarm in alarms_on(ctx.snapshot, refs, ctx.now, history):
+                    if alarm.severity in INCIDENT_SEVERITIES:
+                        hit.setdefault(alarm.alarm_id, (alarm, []))[1].append(service)
+            return [project_in(ctx, hit[k]) for k in sorted(hit)]
+
+        views["incidents"] = incidents
+
+    if rules.maintenance is not None:
+        mr = rules.maintenance
+        shared_mw = mr.identifiers == "shared"
+        mw_catalog: dict[str, Getter[tuple[Maintenance, list[Service]]]] = {
+            "id": lambda ctx, row: (
+                row[0].maintenance_id if shared_mw else ctx.pseudonym("mw", row[0].maintenance_id)
+            ),
+            "services": lambda ctx, row: sorted(service_id(ctx, s) for s in row[1]),
+            "start": lambda ctx, row: row[0].start,
+            "end": lambda ctx, row: row[0].end,
+            "status": lambda ctx, row: maintenance_status(row[0], ctx.now),
+        }
+        project_mw = compile_projection(
+            mw_catalog,
+            list(mr.fields),
+            time_precision=mr.time_precision,
+            time_fields=frozenset({"start", "end"}),
+            text_rule=mr.text,
+            raw_text=lambda row: row[0].description,
+        )
+
+        def maintenance(ctx: Context, customer: str) -> list[Item]:
+            hit: dict[str, tuple[Maintenance, list[Service]]] = {}
+            for service, refs in _affected(ctx, customer):
+                for window in maintenance_on(ctx.snapshot, refs, ctx.now):
+                    hit.setdefault(window.maintenance_id, (window, []))[1].append(service)
+            return [project_mw(ctx, hit[k]) for k in sorted(hit)]
+
+        views["maintenance"] = maintenance
+
+    return views

@@ -1,0 +1,123 @@
+"""The disclosure engine: internal snapshot + compiled policy → the items of each view. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from gateway.disclosure.customer import compile_customer
+from gateway.disclosure.loader import LoadedPolicy
+from gateway.disclosure.peer import compile_peer
+from gateway.disclosure.policy import VIEWS, CustomerPolicy, PeerPolicy
+from gateway.disclosure.project import Context, Item
+from gateway.disclosure.pseudonym import Pseudonymizer
+from gateway.model import Kind, Snapshot
+
+ViewFn = Callable[[Context, str], list[Item]]
+
+#: what each view reads; a change to any other kind leaves the view as it is
+DEPENDS: Mapping[str, Mapping[str, frozenset[Kind]]] = {
+    "peer": {
+        "interconnects": frozenset({Kind.TOPOLOGY, Kind.METRICS, Kind.ALARMS, Kind.MAINTENANCE}),
+        "alarms": frozenset({Kind.TOPOLOGY, Kind.ALARMS}),
+        "maintenance": frozenset({Kind.TOPOLOGY, Kind.MAINTENANCE}),
+    },
+    "customer": {
+        "services": frozenset({Kind.SERVICES, Kind.TOPOLOGY, Kind.ALARMS, Kind.MAINTENANCE}),
+        "incidents": frozenset({Kind.SERVICES, Kind.TOPOLOGY, Kind.ALARMS}),
+        "maintenance": frozenset({Kind.SERVICES, Kind.TOPOLOGY, Kind.MAINTENANCE}),
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPolicy:
+    loaded: LoadedPolicy
+    role: str
+    views: Mapping[str, ViewFn]
+
+    @property
+    def version(self) -> str:
+        return self.loaded.version
+
+    @property
+    def audience(self) -> str:
+        return self.loaded.policy.audience
+
+    @property
+    def history_hours(self) -> frozenset[int]:
+        """How long cleared alarms stay in this policy's views (for timed re-rendering)."""
+        rules = self.loaded.policy.disclose
+        found = {
+            getattr(getattr(rules, kind, None), "history_hours", None)
+            for kind in ("alarm", "incident")
+        }
+        return frozenset(h for h in found if isinstance(h, int))
+
+
+def compile_policy(loaded: LoadedPolicy) -> CompiledPolicy:
+    policy = loaded.policy
+    if isinstance(policy, PeerPolicy):
+        return CompiledPolicy(loaded, "peer", compile_peer(policy))
+    assert isinstance(policy, CustomerPolicy)
+    return CompiledPolicy(loaded, "customer", compile_customer(policy))
+
+
+class PolicySet:
+    """The active policies, by audience; ``customer/*`` serves customers without their own."""
+
+    def __init__(self, policies: Iterable[CompiledPolicy]) -> None:
+        self._by_audience = {p.audience: p for p in policies}
+
+    def __iter__(self) -> Iterator[CompiledPolicy]:
+        return iter(self._by_audience.values())
+
+    def for_audience(self, audience: str) -> CompiledPolicy | None:
+        hit = self._by_audience.get(audience)
+        if hit is None and audience.startswith("customer/"):
+            hit = self._by_audience.get("customer/*")
+        return hit
+
+
+def render(
+    policy: CompiledPolicy,
+    snapshot: Snapshot,
+    audience: str,
+    pseudonym: Pseudonymizer,
+    now: datetime,
+    only: Iterable[str] | None = None,
+) -> dict[str, list[Item]]:
+    """The items of every view ``policy`` discloses to ``audience`` (or just ``only``)."""
+    role, _, name = audience.partition("/")
+    if role != policy.role:
+        raise ValueError(f"policy for {policy.role} audiences cannot serve {audience}")
+    ctx = Context(snapshot=snapshot, now=now, pseudonym=pseudonym, audience=audience)
+    wanted = set(policy.views) if only is None else set(only) & set(policy.views)
+    out: dict[str, list[Item]] = {}
+    for view in sorted(wanted):
+        items = policy.views[view](ctx, name)
+        items.sort(key=lambda item: str(item.get("id", "")))
+        out[view] = items
+    return out
+
+
+def views_for_role(role: str) -> tuple[str, ...]:
+    return tuple(VIEWS.get(role, {}))
+
+
+def next_boundary(
+    snapshot: Snapshot, now: datetime, history_hours: Iterable[int]
+) -> datetime | None:
+    """The next moment a view changes with no new data: a window opens or closes, or a cleared
+    alarm leaves the history. Views are re-rendered then."""
+    moments: list[datetime] = []
+    for window in snapshot.maintenance.values():
+        moments.extend(t for t in (window.start, window.end) if t > now)
+    for alarm in snapshot.alarms.values():
+        if alarm.cleared_at is not None:
+            for hours in set(history_hours):
+                leave = alarm.cleared_at + timedelta(hours=hours)
+                if leave > now:
+                    moments.append(leave)
+    return min(moments, default=None)

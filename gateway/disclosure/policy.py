@@ -1,0 +1,174 @@
+"""The disclosure policy format: what one audience may see, per kind of object."""
+
+from __future__ import annotations
+
+import re
+import string
+from typing import Annotated, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}"
+AUDIENCE_RE = re.compile(rf"^(peer/{NAME}|customer/({NAME}|\*))$")
+
+Identifiers = Literal["pseudonym", "shared"]
+TimePrecision = Literal["second", "minute", "hour"]
+
+InterconnectField = Literal[
+    "id", "status", "capacity_mbps", "utilisation_pct", "delay_ms", "loss_pct",
+    "local_tp", "remote_node", "remote_tp", "updated_at",
+]  # fmt: skip
+PeerAlarmField = Literal[
+    "id", "resource", "severity", "probable_cause", "specific_problem", "state",
+    "raised_at", "cleared_at", "text",
+]  # fmt: skip
+PeerMaintenanceField = Literal["id", "resources", "start", "end", "status", "text"]
+ServiceField = Literal["id", "name", "type", "status", "sla", "bandwidth_mbps", "endpoints"]
+IncidentField = Literal[
+    "id", "services", "impact", "severity", "probable_cause", "state", "started_at",
+    "cleared_at", "text",
+]  # fmt: skip
+CustomerMaintenanceField = Literal["id", "services", "start", "end", "status", "text"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TextTemplate(_Strict):
+    """Free text replaced by a fixed template; ``{field}`` placeholders name published fields."""
+
+    template: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+TextRule = Literal["drop", "keep"] | TextTemplate
+
+
+class _Rule(_Strict):
+    identifiers: Identifiers = Field(
+        "pseudonym",
+        description="pseudonym: keyed per-audience pseudonyms; shared: the id agreed with the "
+        "audience (circuit id, service id). Internal ids are never published as they are.",
+    )
+
+    @model_validator(mode="after")
+    def _fields_unique(self) -> _Rule:
+        fields: list[str] = list(getattr(self, "fields", []))
+        dupes = sorted({f for f in fields if fields.count(f) > 1})
+        if dupes:
+            raise ValueError(f"fields listed twice: {', '.join(dupes)}")
+        text = getattr(self, "text", None)
+        if "text" in fields and text == "drop":
+            raise ValueError(
+                "'text' is listed in fields but text is 'drop': set text to 'keep' or to "
+                "{template: ...}, or remove 'text' from fields"
+            )
+        if isinstance(text, TextTemplate):
+            for _, name, _, _ in string.Formatter().parse(text.template):
+                if name is not None and (name == "text" or name not in fields):
+                    raise ValueError(
+                        f"text template uses {{{name}}}, which is not a disclosed field of this "
+                        f"kind; use one of: {', '.join(f for f in fields if f != 'text')}"
+                    )
+        return self
+
+
+class _Timed(_Rule):
+    time_precision: TimePrecision = "second"
+
+
+class InterconnectRule(_Rule):
+    fields: list[InterconnectField] = Field(min_length=1)
+    round: dict[Literal["capacity_mbps", "utilisation_pct", "delay_ms", "loss_pct"], int] = Field(
+        default_factory=dict, description="decimal places kept per numeric field"
+    )
+
+    @field_validator("round")
+    @classmethod
+    def _digits(cls, value: dict[str, int]) -> dict[str, int]:
+        for name, digits in value.items():
+            if not 0 <= digits <= 6:
+                raise ValueError(f"round.{name}: decimal places must be 0 to 6, not {digits}")
+        return value
+
+
+class PeerAlarmRule(_Timed):
+    fields: list[PeerAlarmField] = Field(min_length=1)
+    text: TextRule = "drop"
+    history_hours: int = Field(24, ge=0, le=720, description="how long cleared alarms stay")
+
+
+class PeerMaintenanceRule(_Timed):
+    fields: list[PeerMaintenanceField] = Field(min_length=1)
+    text: TextRule = "drop"
+
+
+class ServiceRule(_Rule):
+    fields: list[ServiceField] = Field(min_length=1)
+
+
+class IncidentRule(_Timed):
+    fields: list[IncidentField] = Field(min_length=1)
+    text: TextRule = "drop"
+    history_hours: int = Field(24, ge=0, le=720)
+
+
+class CustomerMaintenanceRule(_Timed):
+    fields: list[CustomerMaintenanceField] = Field(min_length=1)
+    text: TextRule = "drop"
+
+
+class PeerDisclose(_Strict):
+    interconnect: InterconnectRule | None = None
+    alarm: PeerAlarmRule | None = None
+    maintenance: PeerMaintenanceRule | None = None
+
+
+class CustomerDisclose(_Strict):
+    service: ServiceRule | None = None
+    incident: IncidentRule | None = None
+    maintenance: CustomerMaintenanceRule | None = None
+
+
+class _Policy(_Strict):
+    audience: str
+    description: str | None = None
+
+    @field_validator("audience")
+    @classmethod
+    def _audience(cls, value: str) -> str:
+        if not AUDIENCE_RE.match(value):
+            raise ValueError(
+                "audience must be 'peer/<name>', 'customer/<name>' or 'customer/*' "
+                f"(names: letters, digits, '.', '_', '-'); got {value!r}"
+            )
+        return value
+
+
+class PeerPolicy(_Policy):
+    """What one peer operator sees of the interconnect between the two networks."""
+
+    audience: Annotated[str, Field(pattern=r"^peer/")]
+    disclose: PeerDisclose
+
+
+class CustomerPolicy(_Policy):
+    """What a customer (or every customer, ``customer/*``) sees of its own services."""
+
+    audience: Annotated[str, Field(pattern=r"^customer/")]
+    disclose: CustomerDisclose
+
+
+Policy = PeerPolicy | CustomerPolicy
+
+#: per role: published view name → the kind under ``disclose`` that feeds it
+VIEWS: dict[str, dict[str, str]] = {
+    "peer": {"interconnects": "interconnect", "alarms": "alarm", "maintenance": "maintenance"},
+    "customer": {"services": "service", "incidents": "incident", "maintenance": "maintenance"},
+}
+
+
+def allowed_fields(model: type[_Rule]) -> tuple[str, ...]:
+    annotation = model.model_fields["fields"].annotation
+    (literal,) = get_args(annotation)
+    return tuple(get_args(literal))

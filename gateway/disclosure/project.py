@@ -1,0 +1,123 @@
+"""Pure projection steps: a policy rule compiled into one function from row to published item."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+from gateway.disclosure.policy import TextTemplate
+from gateway.disclosure.pseudonym import Pseudonymizer
+from gateway.model import Snapshot
+
+Row = TypeVar("Row")
+Item = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What every getter may read: the data, the time of rendering, the audience's pseudonyms."""
+
+    snapshot: Snapshot
+    now: datetime
+    pseudonym: Pseudonymizer
+    audience: str
+
+
+Getter = Callable[[Context, Row], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Projection(Generic[Row]):
+    """One object kind's allow-list, compiled: a fixed tuple of (published name, getter)."""
+
+    getters: tuple[tuple[str, Callable[[Context, Row], Any]], ...]
+    text: Callable[[Context, Row, Item], str | None] | None
+
+    def __call__(self, ctx: Context, row: Row) -> Item:
+        item: Item = {name: get(ctx, row) for name, get in self.getters}
+        if self.text is not None:
+            item["text"] = self.text(ctx, row, item)
+        return item
+
+
+def compile_projection(
+    catalog: Mapping[str, Getter[Row]],
+    fields: list[str],
+    *,
+    rounding: Mapping[str, int] | None = None,
+    time_precision: str = "second",
+    time_fields: frozenset[str] = frozenset(),
+    text_rule: str | TextTemplate = "drop",
+    raw_text: Callable[[Row], str | None] | None = None,
+) -> Projection[Row]:
+    """The projection for ``fields``, in the order the policy lists them."""
+    getters: list[tuple[str, Getter[Row]]] = []
+    for name in fields:
+        if name == "text":
+            continue
+        get = catalog[name]
+        if rounding and name in rounding:
+            get = _rounded(get, rounding[name])
+        if name in time_fields:
+            get = _timestamp(get, time_precision)
+        getters.append((name, get))
+    text: Callable[[Context, Row, Item], str | None] | None = None
+    if "text" in fields and raw_text is not None:
+        text = _text(text_rule, raw_text)
+    return Projection(getters=tuple(getters), text=text)
+
+
+def _rounded(get: Getter[Row], digits: int) -> Getter[Row]:
+    def rounded(ctx: Context, row: Row) -> Any:
+        value = get(ctx, row)
+        return None if value is None else round(float(value), digits)
+
+    return rounded
+
+
+_TRUNCATE = {
+    "second": {"microsecond": 0},
+    "minute": {"second": 0, "microsecond": 0},
+    "hour": {"minute": 0, "second": 0, "microsecond": 0},
+}
+
+
+def format_time(value: datetime | None, precision: str = "second") -> str | None:
+    if value is None:
+        return None
+    value = value.astimezone(UTC).replace(**_TRUNCATE[precision])  # type: ignore[arg-type]
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _timestamp(get: Getter[Row], precision: str) -> Getter[Row]:
+    def timestamp(ctx: Context, row: Row) -> Any:
+        return format_time(get(ctx, row), precision)
+
+    return timestamp
+
+
+def _plain(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def _text(
+    rule: str | TextTemplate, raw: Callable[[Row], str | None]
+) -> Callable[[Context, Row, Item], str | None]:
+    if isinstance(rule, TextTemplate):
+        template = rule.template
+
+        def templated(ctx: Context, row: Row, item: Item) -> str | None:
+            return template.format_map({k: _plain(v) for k, v in item.items()})
+
+        return templated
+
+    def kept(ctx: Context, row: Row, item: Item) -> str | None:
+        return raw(row)
+
+    return kept

@@ -1,0 +1,168 @@
+"""Built-in row scopes and derived status: which rows concern an audience, and how they fare.
+
+No policy can widen these: a peer only ever reaches its own interconnects, a customer only its
+own services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+
+from gateway.model import (
+    Alarm,
+    Link,
+    Maintenance,
+    MaintenanceStatus,
+    OperStatus,
+    ResourceRef,
+    Service,
+    Severity,
+    Snapshot,
+)
+
+INCIDENT_SEVERITIES = frozenset({Severity.CRITICAL, Severity.MAJOR, Severity.MINOR})
+
+
+def interconnect_refs(link: Link) -> tuple[ResourceRef, ...]:
+    """The resources that stand for one interconnect: the link and our end of it."""
+    return (ResourceRef(link=link.link_id), ResourceRef(node=link.source_node, tp=link.source_tp))
+
+
+def peer_resources(snapshot: Snapshot, peer: str) -> dict[ResourceRef, Link]:
+    """Every resource in a peer's scope, mapped to the interconnect it belongs to."""
+    out: dict[ResourceRef, Link] = {}
+    for link in snapshot.interconnects_by_peer.get(peer, ()):
+        for ref in interconnect_refs(link):
+            out.setdefault(ref, link)
+    return out
+
+
+def customer_services(snapshot: Snapshot, customer: str) -> list[Service]:
+    return sorted(
+        (s for s in snapshot.services.values() if s.customer == customer),
+        key=lambda s: s.service_id,
+    )
+
+
+def coverage(snapshot: Snapshot, service: Service) -> frozenset[ResourceRef]:
+    """Every resource whose trouble touches the service.
+
+    A termination point brings its node; a link brings both ends and their nodes: an alarm on
+    a router or an interface under a link the service rides on affects the service.
+    """
+    refs: set[ResourceRef] = {ResourceRef(service=service.service_id)}
+    for ref in (*service.endpoints, *service.resources):
+        refs.add(ref)
+        if ref.node is not None and ref.tp is not None:
+            refs.add(ResourceRef(node=ref.node))
+        if ref.link is not None:
+            link = snapshot.links_by_id.get(ref.link)
+            if link is not None:
+                refs.update(
+                    (
+                        ResourceRef(node=link.source_node, tp=link.source_tp),
+                        ResourceRef(node=link.source_node),
+                        ResourceRef(node=link.dest_node, tp=link.dest_tp),
+                        ResourceRef(node=link.dest_node),
+                    )
+                )
+    return frozenset(refs)
+
+
+def alarms_on(
+    snapshot: Snapshot, refs: Iterable[ResourceRef], now: datetime, history_hours: int
+) -> list[Alarm]:
+    """Active alarms on ``refs``, and those cleared within ``history_hours``."""
+    horizon = now - timedelta(hours=history_hours)
+    seen: dict[str, Alarm] = {}
+    by_ref = snapshot.alarms_by_resource
+    for ref in refs:
+        for alarm in by_ref.get(ref, ()):
+            if alarm.active or (alarm.cleared_at is not None and alarm.cleared_at >= horizon):
+                seen[alarm.alarm_id] = alarm
+    return [seen[k] for k in sorted(seen)]
+
+
+def maintenance_on(
+    snapshot: Snapshot, refs: Iterable[ResourceRef], now: datetime
+) -> list[Maintenance]:
+    """Windows on ``refs`` that are not over, cancelled or completed."""
+    seen: dict[str, Maintenance] = {}
+    by_ref = snapshot.maintenance_by_resource
+    for ref in refs:
+        for window in by_ref.get(ref, ()):
+            if window.end > now and window.status not in _FINISHED:
+                seen[window.maintenance_id] = window
+    return [seen[k] for k in sorted(seen)]
+
+
+_FINISHED = (MaintenanceStatus.CANCELLED, MaintenanceStatus.COMPLETED)
+
+
+def maintenance_status(window: Maintenance, now: datetime) -> str:
+    if window.active_at(now):
+        return MaintenanceStatus.IN_PROGRESS.value
+    if window.start > now and window.status not in _FINISHED:
+        return MaintenanceStatus.SCHEDULED.value
+    return window.status.value
+
+
+def interconnect_status(snapshot: Snapshot, link: Link, now: datetime) -> str:
+    """up, degraded, down or maintenance, from alarms, oper-status and maintenance."""
+    refs = interconnect_refs(link)
+    worst = _worst(a.severity for a in alarms_on(snapshot, refs, now, 0) if a.active)
+    if worst is Severity.CRITICAL or link.oper_status is OperStatus.DOWN:
+        return "down"
+    if any(w.active_at(now) for w in maintenance_on(snapshot, refs, now)):
+        return "maintenance"
+    if worst in (Severity.MAJOR, Severity.MINOR):
+        return "degraded"
+    return "up"
+
+
+def service_status(snapshot: Snapshot, covered: frozenset[ResourceRef], now: datetime) -> str:
+    """operational, degraded, outage or maintenance, without naming what caused it.
+
+    A critical alarm on a resource under active maintenance is the maintenance's doing, so it
+    reads as maintenance, not outage; a critical alarm elsewhere is an outage.
+    """
+    in_maintenance = {
+        ref
+        for ref in covered
+        for w in snapshot.maintenance_by_resource.get(ref, ())
+        if w.active_at(now)
+    }
+    status = "operational"
+    for alarm in alarms_on(snapshot, covered, now, 0):
+        if not alarm.active or alarm.resource is None:
+            continue
+        if alarm.severity is Severity.CRITICAL and alarm.resource not in in_maintenance:
+            return "outage"
+        if alarm.severity in (Severity.MAJOR, Severity.MINOR):
+            status = "degraded"
+    if in_maintenance:
+        return "maintenance"
+    return status
+
+
+def incident_impact(alarm: Alarm) -> str:
+    return "outage" if alarm.severity is Severity.CRITICAL else "degraded"
+
+
+_RANK: Mapping[Severity, int] = {
+    Severity.CRITICAL: 5,
+    Severity.MAJOR: 4,
+    Severity.MINOR: 3,
+    Severity.WARNING: 2,
+    Severity.INDETERMINATE: 1,
+    Severity.CLEARED: 0,
+}
+
+
+def _worst(severities: Iterable[Severity]) -> Severity | None:
+    worst: Severity | None = None
+    for sev in severities:
+        if worst is None or _RANK[sev] > _RANK[worst]:
+            worst = sev
+    return worst

@@ -1,0 +1,42 @@
+"""Ingest parsers: pure functions from a payload to one internal model change."""
+
+from gateway.ingest.alertmanager import (
+    DEFAULT_LABELS,
+    DEFAULT_SEVERITIES,
+    AlertLabelMap,
+    AlertmanagerWebhook,
+    parse_alertmanager,
+)
+from gateway.ingest.decode import decode_json
+from gateway.ingest.native import (
+    AlarmsDoc,
+    MaintenanceDoc,
+    MetricsDoc,
+    ServiceDeletionDoc,
+    ServicesDoc,
+    parse_alarms,
+    parse_maintenance,
+    parse_metrics,
+    parse_services,
+)
+from gateway.ingest.rfc8345 import TopologyDoc, parse_topology
+
+__all__ = [
+    "DEFAULT_LABELS",
+    "DEFAULT_SEVERITIES",
+    "AlarmsDoc",
+    "AlertLabelMap",
+    "AlertmanagerWebhook",
+    "MaintenanceDoc",
+    "MetricsDoc",
+    "ServiceDeletionDoc",
+    "ServicesDoc",
+    "TopologyDoc",
+    "decode_json",
+    "parse_alarms",
+    "parse_alertmanager",
+    "parse_maintenance",
+    "parse_metrics",
+    "parse_services",
+    "parse_topology",
+]

@@ -1,0 +1,153 @@
+"""Prometheus Alertmanager webhook payloads (version 4) as alarms."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from gateway.errors import InvalidInput, Problem
+from gateway.ingest._validation import MAX_ITEMS, Id, Timestamp, validate
+from gateway.model import Alarm, ResourceRef, Severity, UpsertAlarms
+
+DEFAULT_SEVERITIES: Mapping[str, Severity] = MappingProxyType(
+    {
+        "critical": Severity.CRITICAL,
+        "major": Severity.MAJOR,
+        "minor": Severity.MINOR,
+        "warning": Severity.WARNING,
+        "info": Severity.INDETERMINATE,
+        "page": Severity.CRITICAL,
+    }
+)
+"""Common severity label values and their X.733 severities."""
+
+ZERO_TIME = datetime(1, 1, 1, tzinfo=UTC)
+"""Go's zero time, which Alertmanager sends for "no end time"."""
+
+
+@dataclass(frozen=True)
+class AlertLabelMap:
+    """Which alert labels name the resource, the severity and the probable cause.
+
+    Defaults: ``node``, ``interface`` (the termination point on that node), ``link``,
+    ``service``, ``severity`` and ``alertname``. These are conventions of the operator's alert
+    rules, so each can be renamed. The resource is the link if its label is present, else the
+    node (with the termination point, if that label is present too), else the service, else
+    none. Severity label values are looked up lower-cased in ``severities``; a missing label or
+    a value not listed there gives ``default_severity``.
+    """
+
+    node: str = "node"
+    tp: str = "interface"
+    link: str = "link"
+    service: str = "service"
+    severity: str = "severity"
+    probable_cause: str = "alertname"
+    # read-only and shared; a Mapping is unhashable, so it takes no part in hash()
+    severities: Mapping[str, Severity] = field(
+        default_factory=lambda: DEFAULT_SEVERITIES, hash=False
+    )
+    default_severity: Severity = Severity.INDETERMINATE
+
+    def resource(self, labels: Mapping[str, str]) -> ResourceRef | None:
+        if link := labels.get(self.link):
+            return ResourceRef(link=link)
+        if node := labels.get(self.node):
+            return ResourceRef(node=node, tp=labels.get(self.tp) or None)
+        if service := labels.get(self.service):
+            return ResourceRef(service=service)
+        return None
+
+    def severity_of(self, labels: Mapping[str, str]) -> Severity:
+        value = labels.get(self.severity)
+        if value is None:
+            return self.default_severity
+        return self.severities.get(value.lower(), self.default_severity)
+
+
+DEFAULT_LABELS = AlertLabelMap()
+
+
+class _Lenient(BaseModel):
+    # unknown keys are ignored: Alertmanager adds fields from release to release
+    model_config = ConfigDict(strict=True, frozen=True)
+
+
+class AlertIn(_Lenient):
+    status: Literal["firing", "resolved"]
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    starts_at: Timestamp = Field(alias="startsAt")
+    ends_at: Timestamp = Field(alias="endsAt")  # always sent; the zero time if none
+    generator_url: str | None = Field(default=None, alias="generatorURL")
+    fingerprint: Id
+
+    @field_validator("ends_at")
+    @classmethod
+    def _resolved_has_end(cls, ends_at: datetime, info: ValidationInfo) -> datetime:
+        if info.data.get("status") != "resolved":
+            return ends_at
+        if ends_at == ZERO_TIME:
+            raise ValueError("a resolved alert needs endsAt, when it ended; got the zero time")
+        starts_at = info.data.get("starts_at")
+        if starts_at is not None and ends_at < starts_at:
+            raise ValueError("endsAt is before startsAt; expected the time the alert ended")
+        return ends_at
+
+
+class AlertmanagerWebhook(_Lenient):
+    """An Alertmanager webhook payload, version 4."""
+
+    version: Literal["4"]
+    status: Literal["firing", "resolved"] | None = None
+    external_url: str | None = Field(default=None, alias="externalURL")
+    alerts: list[AlertIn] = Field(max_length=MAX_ITEMS)
+
+
+def _text(alert: AlertIn, external_url: str | None) -> str | None:
+    parts = [alert.annotations.get(k) for k in ("summary", "description")]
+    text = "\n".join(p for p in parts if p)
+    if not text:
+        return None
+    # Alertmanager URLs and scrape targets are internal; rules often template them into text
+    instance = alert.labels.get("instance", "")
+    host = instance.rsplit(":", 1)[0].strip("[]") if ":" in instance else ""
+    secrets = {s for s in (external_url, alert.generator_url, instance, host) if s}
+    for secret in sorted(secrets, key=len, reverse=True):  # longest first: host is in instance
+        text = text.replace(secret, "[redacted]")
+    return text
+
+
+def _alarm(alert: AlertIn, external_url: str | None, labels: AlertLabelMap) -> Alarm:
+    cause = alert.labels.get(labels.probable_cause) or None
+    return Alarm(
+        alarm_id="am-" + alert.fingerprint,
+        resource=labels.resource(alert.labels),
+        severity=labels.severity_of(alert.labels),
+        raised_at=alert.starts_at,
+        cleared_at=alert.ends_at if alert.status == "resolved" else None,
+        probable_cause=cause,
+        specific_problem=cause,
+        text=_text(alert, external_url),
+        source="alertmanager",
+        labels=tuple(sorted(alert.labels.items())),
+    )
+
+
+def parse_alertmanager(doc: object, labels: AlertLabelMap = DEFAULT_LABELS) -> UpsertAlarms:
+    """An Alertmanager webhook payload as alarms ``am-<fingerprint>``.
+
+    Raises :class:`InvalidInput` listing every problem, each at its JSON path; a version other
+    than "4" is reported alone, since the rest of such a payload cannot be interpreted.
+    """
+    if isinstance(doc, dict) and doc.get("version") != "4":
+        got = "no version" if "version" not in doc else f"version {doc['version']!r}"
+        message = f'unsupported webhook format: {got}; expected "4" (Alertmanager ≥ 0.15)'
+        raise InvalidInput([Problem("$.version", message)])
+    webhook = validate(AlertmanagerWebhook, doc)
+    return UpsertAlarms(tuple(_alarm(a, webhook.external_url, labels) for a in webhook.alerts))

@@ -1,0 +1,102 @@
+"""Both listeners in one process and one event loop, over mutually authenticated TLS."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import ssl
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import uvicorn
+
+from gateway.app import Gateway
+from gateway.tls import MTLSHttpToolsProtocol, server_context
+
+log = logging.getLogger("demarc.server")
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket; port 0 picks a free one (tests), reported by ``getsockname``."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+def _config(app: Any, ctx: ssl.SSLContext, log_level: str) -> uvicorn.Config:
+    def factory(config: uvicorn.Config, default: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
+        return ctx
+
+    return uvicorn.Config(
+        app,
+        http=MTLSHttpToolsProtocol,
+        ssl_context_factory=factory,
+        lifespan="off",  # the Gateway's life is managed here, once for both listeners
+        log_level=log_level,
+        access_log=False,
+        server_header=False,
+        proxy_headers=False,  # no X-Forwarded-* from anyone: the socket peer is the client
+        timeout_keep_alive=30,
+        h11_max_incomplete_event_size=64 * 1024,
+    )
+
+
+async def serve(
+    gateway: Gateway,
+    public_sock: socket.socket | None = None,
+    internal_sock: socket.socket | None = None,
+    *,
+    log_level: str = "info",
+    ready: Callable[[], Awaitable[None] | None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run until ``stop`` is set or a listener exits (SIGINT/SIGTERM in the main thread)."""
+    settings = gateway.settings
+    ctx = server_context(settings.cert_path, settings.key_path, settings.ca_path)
+    public_sock = public_sock or bind(settings.public.host, settings.public.port)
+    internal_sock = internal_sock or bind(settings.internal.host, settings.internal.port)
+    servers = [
+        uvicorn.Server(_config(gateway.public_app, ctx, log_level)),
+        uvicorn.Server(_config(gateway.internal_app, ctx, log_level)),
+    ]
+    await gateway.start()
+    try:
+        tasks = [
+            asyncio.create_task(servers[0].serve(sockets=[public_sock])),
+            asyncio.create_task(servers[1].serve(sockets=[internal_sock])),
+        ]
+        while not all(s.started for s in servers):
+            if any(t.done() for t in tasks):
+                break
+            await asyncio.sleep(0.01)
+        log.info(
+            "public listener on %s, internal listener on %s",
+            _where(public_sock),
+            _where(internal_sock),
+        )
+        if ready is not None:
+            result = ready()
+            if result is not None:
+                await result
+        waiters: list[asyncio.Future[Any]] = list(tasks)
+        if stop is not None:
+            waiters.append(asyncio.ensure_future(stop.wait()))
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        # one listener stopping (a signal reaches only one of them) stops both
+        for server in servers:
+            server.should_exit = True
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for waiter in waiters:
+            waiter.cancel()
+    finally:
+        await gateway.stop()
+
+
+def _where(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"https://{host}:{port}"

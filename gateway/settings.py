@@ -1,0 +1,115 @@
+"""Settings: from the environment (``DEMARC_*``) over an optional YAML file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from gateway.errors import ConfigError
+
+
+class Listener(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(ge=0, le=65535)
+
+
+class AlertLabels(BaseModel):
+    """Which Alertmanager labels name the resource an alert is on (a convention of your rules)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    node: str = "node"
+    tp: str = "interface"
+    link: str = "link"
+    service: str = "service"
+    severity: str = "severity"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="DEMARC_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    data_dir: Path = Path(".demarc")
+    database: Path | None = Field(None, description="SQLite file; default <data_dir>/demarc.db")
+    policies_dir: Path = Path("policies")
+    principals_file: Path | None = Field(None, description="default <data_dir>/principals.yaml")
+    pki_dir: Path | None = Field(None, description="default <data_dir>/pki")
+    trust_domain: str = "demarc.example"
+    tls_cert: Path | None = None  # default <pki_dir>/server.crt
+    tls_key: Path | None = None  # default <pki_dir>/server.key
+    tls_ca: Path | None = None  # default <pki_dir>/ca.crt
+    public: Listener = Listener(port=8443)
+    internal: Listener = Listener(port=9443)
+    max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    secret_file: Path | None = Field(
+        None, description="pseudonym master key; default <data_dir>/secret"
+    )
+    alert_labels: AlertLabels = AlertLabels()
+    refresh_debounce_s: float = Field(0.02, ge=0, le=10)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # the environment overrides the file, as operators expect from containers
+        return env_settings, init_settings
+
+    # resolved paths -----------------------------------------------------------------------
+
+    @property
+    def database_path(self) -> Path:
+        return self.database or self.data_dir / "demarc.db"
+
+    @property
+    def principals_path(self) -> Path:
+        return self.principals_file or self.data_dir / "principals.yaml"
+
+    @property
+    def pki_path(self) -> Path:
+        return self.pki_dir or self.data_dir / "pki"
+
+    @property
+    def cert_path(self) -> Path:
+        return self.tls_cert or self.pki_path / "server.crt"
+
+    @property
+    def key_path(self) -> Path:
+        return self.tls_key or self.pki_path / "server.key"
+
+    @property
+    def ca_path(self) -> Path:
+        return self.tls_ca or self.pki_path / "ca.crt"
+
+    @property
+    def secret_path(self) -> Path:
+        return self.secret_file or self.data_dir / "secret"
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from ``config_file`` (YAML, unknown keys are errors), the environment on top."""
+    values: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            loaded = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"cannot read config file {config_file}: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{config_file}: expected a mapping of settings")
+        values.update(loaded)
+    values.update(overrides)
+    try:
+        return Settings(**values)
+    except ValueError as exc:
+        raise ConfigError(f"invalid settings: {exc}") from None

@@ -1,0 +1,111 @@
+"""Materialised views: rendered bytes per audience and view, with a strong ETag."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import orjson
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedView:
+    """Bytes ready to send. ``revision`` is the data revision at which the content last changed;
+    ``checked`` the newest revision it is known to reflect (content unchanged since)."""
+
+    body: bytes
+    etag: str
+    revision: int
+    checked: int
+    policy_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class AudienceViews:
+    """One audience's views, swapped as a whole so a reader never sees a mix of two renders."""
+
+    views: Mapping[str, RenderedView] = field(default_factory=dict)
+    # (view, published item id) → one item of a view, rendered on its own
+    items: Mapping[tuple[str, str], RenderedView] = field(default_factory=dict)
+    contents: Mapping[str, bytes] = field(default_factory=dict)  # view → items bytes, to compare
+
+
+def _etag(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def _envelope(
+    audience: str, view: str, revision: int, policy: str, key: str, payload: bytes
+) -> bytes:
+    head = orjson.dumps(
+        {"audience": audience, "view": view, "revision": revision, "policy_version": policy}
+    )
+    # splice the already-serialised payload in rather than serialising the items twice
+    return head[:-1] + b',"' + key.encode() + b'":' + payload + b"}"
+
+
+def build_views(
+    audience: str,
+    previous: AudienceViews,
+    rendered: Mapping[str, list[dict[str, Any]]],
+    revision: int,
+    policy_version: str,
+    keep: frozenset[str] = frozenset(),
+) -> AudienceViews:
+    """The next AudienceViews: unchanged content keeps its bytes and ETag, so pollers get 304.
+
+    Views in ``keep`` were not re-rendered and are carried over as they are.
+    """
+    views: dict[str, RenderedView] = {}
+    items: dict[tuple[str, str], RenderedView] = {}
+    contents: dict[str, bytes] = {}
+    for view in keep:
+        if view in previous.views:
+            views[view] = replace(previous.views[view], checked=revision)
+            contents[view] = previous.contents[view]
+            items.update({k: v for k, v in previous.items.items() if k[0] == view})
+    for view, rows in rendered.items():
+        payload = orjson.dumps(rows)
+        old = previous.views.get(view)
+        if (
+            old is not None
+            and previous.contents.get(view) == payload
+            and (old.policy_version == policy_version)
+        ):
+            views[view] = replace(old, checked=revision)
+            items.update({k: v for k, v in previous.items.items() if k[0] == view})
+        else:
+            body = _envelope(audience, view, revision, policy_version, "items", payload)
+            views[view] = RenderedView(body, _etag(body), revision, revision, policy_version)
+            for row in rows:
+                if "id" in row:
+                    one = _envelope(
+                        audience, view, revision, policy_version, "item", orjson.dumps(row)
+                    )
+                    items[(view, str(row["id"]))] = RenderedView(
+                        one, _etag(one), revision, revision, policy_version
+                    )
+        contents[view] = payload
+    return AudienceViews(views=views, items=items, contents=contents)
+
+
+class ViewCache:
+    """Every audience's current views. Reads are dictionary lookups; writes swap whole values."""
+
+    def __init__(self) -> None:
+        self._audiences: dict[str, AudienceViews] = {}
+        self.revision = 0  # the newest data revision every view has been checked against
+
+    def get(self, audience: str) -> AudienceViews:
+        return self._audiences.get(audience, _EMPTY)
+
+    def publish(self, audience: str, views: AudienceViews) -> None:
+        self._audiences[audience] = views
+
+    def drop(self, audience: str) -> None:
+        self._audiences.pop(audience, None)
+
+
+_EMPTY = AudienceViews()
