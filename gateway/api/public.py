@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import Response
 
 from gateway.api.deps import NOT_FOUND, CurrentPrincipal, error_response
-from gateway.views import RenderedView
+from gateway.views import AudienceViews, RenderedView
 from gateway.views.types import (
     ErrorBody,
     IncidentsView,
@@ -34,12 +34,12 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-def _send(view: RenderedView | None, if_none_match: str | None) -> Response:
+def _send(views: AudienceViews, view: RenderedView | None, if_none_match: str | None) -> Response:
     if view is None:
         return error_response(404, "not_found", NOT_FOUND)
     headers = {
         "ETag": view.etag,
-        "Demarc-Revision": str(view.checked),
+        "Demarc-Revision": str(views.checked),
         "Demarc-Policy-Version": view.policy_version,
         "Cache-Control": "private, no-cache",
     }
@@ -50,7 +50,7 @@ def _send(view: RenderedView | None, if_none_match: str | None) -> Response:
 
 def _view(request: Request, principal: CurrentPrincipal, name: str, inm: str | None) -> Response:
     views = request.app.state.gateway.cache.get(principal.id)
-    return _send(views.views.get(name), inm)
+    return _send(views, views.views.get(name), inm)
 
 
 @router.get("/views", response_model=ViewIndex, summary="The views this audience may read")
@@ -107,7 +107,7 @@ async def service(
     inm: IfNoneMatch = None,
 ) -> Response:
     views = request.app.state.gateway.cache.get(principal.id)
-    return _send(views.items.get(("services", service_id)), inm)
+    return _send(views, views.items.get(("services", service_id)), inm)
 
 
 @router.get("/incidents", response_model=IncidentsView, responses=_NOT_FOUND,

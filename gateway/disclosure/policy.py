@@ -64,7 +64,12 @@ class _Rule(_Strict):
                 "{template: ...}, or remove 'text' from fields"
             )
         if isinstance(text, TextTemplate):
-            for _, name, _, _ in string.Formatter().parse(text.template):
+            for _, name, spec, conversion in string.Formatter().parse(text.template):
+                if name is not None and (spec or conversion):
+                    raise ValueError(
+                        f"text template placeholder {{{name}...}} has a format spec or "
+                        "conversion; write plain {field} placeholders"
+                    )
                 if name is not None and (name == "text" or name not in fields):
                     raise ValueError(
                         f"text template uses {{{name}}}, which is not a disclosed field of this "

@@ -12,13 +12,11 @@ import orjson
 
 @dataclass(frozen=True, slots=True)
 class RenderedView:
-    """Bytes ready to send. ``revision`` is the data revision at which the content last changed;
-    ``checked`` the newest revision it is known to reflect (content unchanged since)."""
+    """Bytes ready to send; ``revision`` is the data revision at which the content last changed."""
 
     body: bytes
     etag: str
     revision: int
-    checked: int
     policy_version: str
 
 
@@ -30,6 +28,8 @@ class AudienceViews:
     # (view, published item id) → one item of a view, rendered on its own
     items: Mapping[tuple[str, str], RenderedView] = field(default_factory=dict)
     contents: Mapping[str, bytes] = field(default_factory=dict)  # view → items bytes, to compare
+    # the newest data revision all these views are known to reflect (content unchanged since)
+    checked: int = 0
 
 
 def _etag(body: bytes) -> str:
@@ -63,7 +63,7 @@ def build_views(
     contents: dict[str, bytes] = {}
     for view in keep:
         if view in previous.views:
-            views[view] = replace(previous.views[view], checked=revision)
+            views[view] = previous.views[view]
             contents[view] = previous.contents[view]
             items.update({k: v for k, v in previous.items.items() if k[0] == view})
     for view, rows in rendered.items():
@@ -74,21 +74,21 @@ def build_views(
             and previous.contents.get(view) == payload
             and (old.policy_version == policy_version)
         ):
-            views[view] = replace(old, checked=revision)
+            views[view] = old
             items.update({k: v for k, v in previous.items.items() if k[0] == view})
         else:
             body = _envelope(audience, view, revision, policy_version, "items", payload)
-            views[view] = RenderedView(body, _etag(body), revision, revision, policy_version)
+            views[view] = RenderedView(body, _etag(body), revision, policy_version)
             for row in rows:
                 if "id" in row:
                     one = _envelope(
                         audience, view, revision, policy_version, "item", orjson.dumps(row)
                     )
                     items[(view, str(row["id"]))] = RenderedView(
-                        one, _etag(one), revision, revision, policy_version
+                        one, _etag(one), revision, policy_version
                     )
         contents[view] = payload
-    return AudienceViews(views=views, items=items, contents=contents)
+    return AudienceViews(views=views, items=items, contents=contents, checked=revision)
 
 
 class ViewCache:
@@ -103,6 +103,12 @@ class ViewCache:
 
     def publish(self, audience: str, views: AudienceViews) -> None:
         self._audiences[audience] = views
+
+    def touch(self, audience: str, revision: int) -> None:
+        """Nothing an audience's views depend on changed up to ``revision``: say so."""
+        current = self._audiences.get(audience)
+        if current is not None and current.checked < revision:
+            self._audiences[audience] = replace(current, checked=revision)
 
     def drop(self, audience: str) -> None:
         self._audiences.pop(audience, None)

@@ -95,6 +95,9 @@ class Refresher:
             views = self._stale_views(audience, policy, snapshot, timed)
             if views:
                 plans.append(_Plan(audience, policy, views))
+            elif audience in self._seen:
+                self._cache.touch(audience, snapshot.revision)
+                self._seen[audience] = (policy.version, dict(snapshot.kind_revisions))
         results = await asyncio.to_thread(self._render_all, plans, snapshot, now)
         for plan, rendered in zip(plans, results, strict=True):
             if rendered is None:

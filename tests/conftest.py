@@ -1,0 +1,211 @@
+"""Shared fixtures: a real PKI, a real gateway on loopback TLS sockets, clients per principal."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import ssl
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+import yaml
+
+from gateway.app import Gateway
+from gateway.demo.network import DemoData, build_demo
+from gateway.pki import init_pki, issue_principal, load_ssl_client_context
+from gateway.server import bind, serve
+from gateway.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+POLICIES = ROOT / "policies"
+TRUST_DOMAIN = "demarc.example"
+SOURCE = "source/feeder"
+STAFF = "staff/alice"
+UNREGISTERED = "peer/mallory"  # a valid certificate from the trusted CA, naming no principal
+
+
+@dataclass
+class Pki:
+    directory: Path
+    other_ca: Path  # a second, untrusted CA with its own "peer/acme"
+
+    def context(self, principal: str, *, other_ca: bool = False) -> ssl.SSLContext:
+        role, name = principal.split("/")
+        where = self.other_ca if other_ca else self.directory
+        return load_ssl_client_context(
+            self.directory / "ca.crt", where / f"{role}-{name}.crt", where / f"{role}-{name}.key"
+        )
+
+
+@dataclass
+class RunningGateway:
+    """A gateway serving both listeners from a background thread with its own event loop."""
+
+    settings: Settings
+    gateway: Gateway = field(init=False)
+    public_port: int = 0
+    internal_port: int = 0
+    _loop: asyncio.AbstractEventLoop | None = None
+    _thread: threading.Thread | None = None
+    _stop: asyncio.Event | None = None
+
+    def start(self) -> RunningGateway:
+        self.gateway = Gateway(self.settings)
+        public = bind("127.0.0.1", 0)
+        internal = bind("127.0.0.1", 0)
+        self.public_port = public.getsockname()[1]
+        self.internal_port = internal.getsockname()[1]
+        started = threading.Event()
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            self._stop = asyncio.Event()
+
+            async def ready() -> None:
+                started.set()
+
+            try:
+                loop.run_until_complete(
+                    serve(self.gateway, public, internal, log_level="warning", ready=ready,
+                          stop=self._stop)
+                )  # fmt: skip
+            except BaseException as exc:  # surfaced to the test below
+                errors.append(exc)
+                started.set()
+            finally:
+                loop.close()
+
+        self._thread = threading.Thread(target=run, name="demarc-test-server", daemon=True)
+        self._thread.start()
+        if not started.wait(20) or errors:
+            raise RuntimeError(f"gateway did not start: {errors}")
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+            self._thread.join(20)
+            assert not self._thread.is_alive(), "gateway did not stop"
+        self._thread = None
+
+    def call(self, coro: Any) -> Any:
+        """Run a coroutine on the gateway's loop (e.g. refresher.wait_for) and return its result."""
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(30)
+
+    @property
+    def public_url(self) -> str:
+        return f"https://localhost:{self.public_port}"
+
+    @property
+    def internal_url(self) -> str:
+        return f"https://localhost:{self.internal_port}"
+
+
+@pytest.fixture(scope="session")
+def demo() -> DemoData:
+    return build_demo(datetime.now(UTC))
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory, demo: DemoData) -> Pki:
+    directory = tmp_path_factory.mktemp("pki")
+    init_pki(directory)
+    for principal in [*_principals(demo), UNREGISTERED]:
+        role, name = principal.split("/")
+        issue_principal(directory, TRUST_DOMAIN, role, name)
+    other = tmp_path_factory.mktemp("other-pki")
+    init_pki(other)
+    issue_principal(other, TRUST_DOMAIN, "peer", "acme")
+    return Pki(directory, other)
+
+
+def _principals(demo: DemoData) -> list[str]:
+    return (
+        [SOURCE, STAFF]
+        + [f"peer/{p}" for p in demo.peers]
+        + [f"customer/{c}" for c in demo.customers]
+    )
+
+
+def make_settings(data_dir: Path, pki: Pki, demo: DemoData, **overrides: Any) -> Settings:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    principals = data_dir / "principals.yaml"
+    principals.write_text(yaml.safe_dump({"principals": _principals(demo)}), encoding="utf-8")
+    return load_settings(
+        None,
+        data_dir=data_dir,
+        policies_dir=overrides.pop("policies_dir", POLICIES),
+        pki_dir=pki.directory,
+        trust_domain=TRUST_DOMAIN,
+        refresh_debounce_s=0,
+        **overrides,
+    )
+
+
+def feed(server: RunningGateway, pki: Pki, demo: DemoData) -> int:
+    """Push the demo documents through the internal listener, as a source would."""
+    from gateway.demo.run import FEEDS
+
+    revision = 0
+    with httpx.Client(base_url=server.internal_url, verify=pki.context(SOURCE)) as client:
+        for route, method, attr in FEEDS:
+            response = client.request(method, route, content=orjson.dumps(getattr(demo, attr)))
+            assert response.status_code == 200, response.text
+            revision = response.json()["revision"]
+    server.call(server.gateway.refresher.wait_for(revision))
+    return revision
+
+
+@pytest.fixture(scope="module")
+def served(
+    tmp_path_factory: pytest.TempPathFactory, pki: Pki, demo: DemoData
+) -> Iterator[RunningGateway]:
+    """One gateway with the demo network fed in, shared by a module's read-only tests."""
+    data_dir = tmp_path_factory.mktemp("gateway")
+    server = RunningGateway(make_settings(data_dir, pki, demo, max_body_bytes=4 * 1024 * 1024))
+    server.start()
+    try:
+        feed(server, pki, demo)
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def public(served: RunningGateway, pki: Pki) -> Any:
+    """``public("peer/acme")`` → an httpx client on the public listener as that principal."""
+    clients: list[httpx.Client] = []
+
+    def make(principal: str) -> httpx.Client:
+        client = httpx.Client(base_url=served.public_url, verify=pki.context(principal))
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def internal(served: RunningGateway, pki: Pki) -> Any:
+    clients: list[httpx.Client] = []
+
+    def make(principal: str) -> httpx.Client:
+        client = httpx.Client(base_url=served.internal_url, verify=pki.context(principal))
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
