@@ -58,6 +58,14 @@ def _policy_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _schemas_export(args: argparse.Namespace) -> int:
+    from gateway.schemas import export
+
+    for path in export(args.dir):
+        print(path)
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from gateway.demo.run import run_demo
 
@@ -93,6 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
     check = policy.add_parser("check", help="validate policy files (file:line:col: message)")
     check.add_argument("dir", type=Path, nargs="?", default=Path("policies"))
     check.set_defaults(func=_policy_check)
+
+    schemas = sub.add_parser("schemas", help="JSON Schema").add_subparsers(
+        dest="schemas", required=True
+    )
+    export = schemas.add_parser("export", help="write policy and ingest JSON Schemas")
+    export.add_argument("--dir", type=Path, default=Path("schemas"))
+    export.set_defaults(func=_schemas_export)
 
     demo = sub.add_parser("demo", help="run the gateway on a sample network")
     demo.add_argument("--dir", type=Path, default=Path(".demo"))

@@ -1,0 +1,71 @@
+"""`demarc demo` as a user runs it: a subprocess that prints curl lines which really work."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the demo prints curl commands")
+def test_demo_serves_and_its_printed_curl_commands_work(tmp_path: Path) -> None:
+    public, internal = _free_port(), _free_port()
+    cmd = [sys.executable, "-m", "gateway.cli", "demo", "--dir", str(tmp_path / "demo"),
+           "--public-port", str(public), "--internal-port", str(internal)]  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    lines: list[str] = []
+    try:
+        deadline = time.monotonic() + 60
+        assert proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line.startswith("OpenAPI:"):
+                break
+        output = "".join(lines)
+        assert "Demarc demo is serving" in output, output
+        curls = [ln.strip() for ln in lines if ln.strip().startswith("curl ")]
+        assert len(curls) >= 8
+        peer = next(c for c in curls if "peer-" in c and c.endswith("/v1/interconnects"))
+        customer = next(c for c in curls if "customer-" in c and c.endswith("/v1/services"))
+        for command in (peer, customer):
+            result = subprocess.run(shlex.split(command) + ["-sS", "--fail"],
+                                    capture_output=True, timeout=30, check=True)  # fmt: skip
+            body = orjson.loads(result.stdout)
+            assert body["items"], command
+        assert (tmp_path / "demo" / "pki" / "ca.crt").exists()
+        assert (tmp_path / "demo" / "demarc.db").exists()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            code = proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+        finally:
+            assert proc.stdout is not None
+            proc.stdout.close()
+    assert code in (0, 130), f"demo exited with {code} on Ctrl-C"
