@@ -52,7 +52,7 @@ def test_demo_serves_and_its_printed_curl_commands_work(tmp_path: Path) -> None:
         peer = next(c for c in curls if "peer-" in c and c.endswith("/v1/interconnects"))
         customer = next(c for c in curls if "customer-" in c and c.endswith("/v1/services"))
         for command in (peer, customer):
-            result = subprocess.run(shlex.split(command) + ["-sS", "--fail"],
+            result = subprocess.run([*shlex.split(command), "-sS", "--fail"],
                                     capture_output=True, timeout=30, check=True)  # fmt: skip
             body = orjson.loads(result.stdout)
             assert body["items"], command

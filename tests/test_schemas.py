@@ -15,7 +15,8 @@ SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
 def test_schema_file_matches_the_model(name: str) -> None:
     path = SCHEMAS / name
     assert path.exists(), f"{path} is missing: run `demarc schemas export`"
-    assert path.read_bytes() == render(schemas()[name]), f"{name} drifted: run `demarc schemas export`"
+    drifted = f"{name} drifted from the models: run `demarc schemas export`"
+    assert path.read_bytes() == render(schemas()[name]), drifted
 
 
 def test_no_stale_schema_files() -> None:

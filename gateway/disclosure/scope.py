@@ -53,20 +53,7 @@ def coverage(snapshot: Snapshot, service: Service) -> frozenset[ResourceRef]:
     """
     refs: set[ResourceRef] = {ResourceRef(service=service.service_id)}
     for ref in (*service.endpoints, *service.resources):
-        refs.add(ref)
-        if ref.node is not None and ref.tp is not None:
-            refs.add(ResourceRef(node=ref.node))
-        if ref.link is not None:
-            link = snapshot.links_by_id.get(ref.link)
-            if link is not None:
-                refs.update(
-                    (
-                        ResourceRef(node=link.source_node, tp=link.source_tp),
-                        ResourceRef(node=link.source_node),
-                        ResourceRef(node=link.dest_node, tp=link.dest_tp),
-                        ResourceRef(node=link.dest_node),
-                    )
-                )
+        refs |= _containers(snapshot, ref)
     return frozenset(refs)
 
 
@@ -111,11 +98,12 @@ def maintenance_status(window: Maintenance, now: datetime) -> str:
 def interconnect_status(snapshot: Snapshot, link: Link, now: datetime) -> str:
     """up, degraded, down or maintenance, from alarms, oper-status and maintenance."""
     refs = interconnect_refs(link)
+    # planned work explains whatever the link does meanwhile, as it does for customers
+    if any(w.active_at(now) for w in maintenance_on(snapshot, refs, now)):
+        return "maintenance"
     worst = _worst(a.severity for a in alarms_on(snapshot, refs, now, 0) if a.active)
     if worst is Severity.CRITICAL or link.oper_status is OperStatus.DOWN:
         return "down"
-    if any(w.active_at(now) for w in maintenance_on(snapshot, refs, now)):
-        return "maintenance"
     if worst in (Severity.MAJOR, Severity.MINOR):
         return "degraded"
     return "up"
@@ -124,8 +112,9 @@ def interconnect_status(snapshot: Snapshot, link: Link, now: datetime) -> str:
 def service_status(snapshot: Snapshot, covered: frozenset[ResourceRef], now: datetime) -> str:
     """operational, degraded, outage or maintenance, without naming what caused it.
 
-    A critical alarm on a resource under active maintenance is the maintenance's doing, so it
-    reads as maintenance, not outage; a critical alarm elsewhere is an outage.
+    A critical alarm on a resource under active maintenance (or inside one: a port of a router
+    under maintenance, a link ending on it) is the maintenance's doing, so it reads as
+    maintenance, not outage; a critical alarm elsewhere is an outage.
     """
     in_maintenance = {
         ref
@@ -137,13 +126,33 @@ def service_status(snapshot: Snapshot, covered: frozenset[ResourceRef], now: dat
     for alarm in alarms_on(snapshot, covered, now, 0):
         if not alarm.active or alarm.resource is None:
             continue
-        if alarm.severity is Severity.CRITICAL and alarm.resource not in in_maintenance:
+        planned = not in_maintenance.isdisjoint(_containers(snapshot, alarm.resource))
+        if alarm.severity is Severity.CRITICAL and not planned:
             return "outage"
         if alarm.severity in (Severity.MAJOR, Severity.MINOR):
             status = "degraded"
     if in_maintenance:
         return "maintenance"
     return status
+
+
+def _containers(snapshot: Snapshot, ref: ResourceRef) -> set[ResourceRef]:
+    """``ref`` and what contains it: a port's router; a link's two ends and their routers."""
+    out = {ref}
+    if ref.node is not None and ref.tp is not None:
+        out.add(ResourceRef(node=ref.node))
+    if ref.link is not None:
+        link = snapshot.links_by_id.get(ref.link)
+        if link is not None:
+            out.update(
+                (
+                    ResourceRef(node=link.source_node, tp=link.source_tp),
+                    ResourceRef(node=link.source_node),
+                    ResourceRef(node=link.dest_node, tp=link.dest_tp),
+                    ResourceRef(node=link.dest_node),
+                )
+            )
+    return out
 
 
 def incident_impact(alarm: Alarm) -> str:

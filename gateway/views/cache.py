@@ -28,6 +28,7 @@ class AudienceViews:
     # (view, published item id) → one item of a view, rendered on its own
     items: Mapping[tuple[str, str], RenderedView] = field(default_factory=dict)
     contents: Mapping[str, bytes] = field(default_factory=dict)  # view → items bytes, to compare
+    item_contents: Mapping[tuple[str, str], bytes] = field(default_factory=dict)
     # the newest data revision all these views are known to reflect (content unchanged since)
     checked: int = 0
 
@@ -61,34 +62,43 @@ def build_views(
     views: dict[str, RenderedView] = {}
     items: dict[tuple[str, str], RenderedView] = {}
     contents: dict[str, bytes] = {}
+    item_contents: dict[tuple[str, str], bytes] = {}
+
+    def carry(view: str) -> None:
+        views[view] = previous.views[view]
+        contents[view] = previous.contents[view]
+        for key, item in previous.items.items():
+            if key[0] == view:
+                items[key] = item
+                item_contents[key] = previous.item_contents[key]
+
     for view in keep:
         if view in previous.views:
-            views[view] = previous.views[view]
-            contents[view] = previous.contents[view]
-            items.update({k: v for k, v in previous.items.items() if k[0] == view})
+            carry(view)
     for view, rows in rendered.items():
         payload = orjson.dumps(rows)
         old = previous.views.get(view)
-        if (
-            old is not None
-            and previous.contents.get(view) == payload
-            and (old.policy_version == policy_version)
-        ):
-            views[view] = old
-            items.update({k: v for k, v in previous.items.items() if k[0] == view})
-        else:
-            body = _envelope(audience, view, revision, policy_version, "items", payload)
-            views[view] = RenderedView(body, _etag(body), revision, policy_version)
-            for row in rows:
-                if "id" in row:
-                    one = _envelope(
-                        audience, view, revision, policy_version, "item", orjson.dumps(row)
-                    )
-                    items[(view, str(row["id"]))] = RenderedView(
-                        one, _etag(one), revision, policy_version
-                    )
+        same_policy = old is not None and old.policy_version == policy_version
+        if same_policy and previous.contents.get(view) == payload:
+            carry(view)
+            continue
+        body = _envelope(audience, view, revision, policy_version, "items", payload)
+        views[view] = RenderedView(body, _etag(body), revision, policy_version)
         contents[view] = payload
-    return AudienceViews(views=views, items=items, contents=contents, checked=revision)
+        for row in rows:
+            if "id" not in row:
+                continue
+            key = (view, str(row["id"]))
+            one = orjson.dumps(row)
+            item_contents[key] = one
+            if same_policy and previous.item_contents.get(key) == one:
+                items[key] = previous.items[key]  # this item did not change: same bytes, same ETag
+                continue
+            item_body = _envelope(audience, view, revision, policy_version, "item", one)
+            items[key] = RenderedView(item_body, _etag(item_body), revision, policy_version)
+    return AudienceViews(
+        views=views, items=items, contents=contents, item_contents=item_contents, checked=revision
+    )
 
 
 class ViewCache:
