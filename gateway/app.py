@@ -63,6 +63,12 @@ class Gateway:
         self.public_app = create_public_app(self)
         self.internal_app = create_internal_app(self)
 
+    def activate(self, policies: PolicySet) -> None:
+        """Make ``policies`` the active set. Each audience's views switch whole, at its next
+        render: a reader gets all old views or all new ones, never a mix."""
+        self.policies = policies
+        self.refresher.poke()
+
     async def start(self) -> None:
         await self.store.open()
         self.store.on_commit(self.refresher.poke)
