@@ -18,6 +18,7 @@ from gateway.identity import INTERNAL_ROLES, PUBLIC_ROLES, Registry, load_regist
 from gateway.ingest import AlertLabelMap
 from gateway.settings import Settings
 from gateway.store import SqliteBackend, Store
+from gateway.tls import Rejections, TlsState
 from gateway.views import Refresher, ViewCache
 
 VERSION = "0.1.0"
@@ -59,6 +60,8 @@ class Gateway:
             secret=load_secret(settings.secret_path),
             debounce_s=settings.refresh_debounce_s,
         )
+        self.tls_rejections = Rejections()
+        self.tls: TlsState | None = None  # set by the server that serves this gateway
         self._tasks: list[asyncio.Task[None]] = []
         self.public_app = create_public_app(self)
         self.internal_app = create_internal_app(self)

@@ -1,4 +1,4 @@
-"""A small dev/test PKI: one ECDSA P-256 CA issuing SPIFFE client certs and server certs."""
+"""A small dev/test PKI: ECDSA P-256 CAs issuing SPIFFE client certs and server certs."""
 
 from __future__ import annotations
 
@@ -95,8 +95,52 @@ def _validity(valid_days: int, not_before: datetime | None) -> tuple[datetime, d
     return not_before, not_before + timedelta(days=valid_days)
 
 
+def _ca_certificate(
+    subject: x509.Name,
+    key: ec.EllipticCurvePrivateKey,
+    issuer: x509.Name,
+    issuer_key: ec.EllipticCurvePrivateKey,
+    valid_days: int,
+    path_length: int,
+    authority: x509.AuthorityKeyIdentifier | None = None,
+) -> x509.Certificate:
+    not_before, not_after = _validity(valid_days, None)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    )
+    if authority is not None:
+        builder = builder.add_extension(authority, critical=False)
+    return builder.sign(issuer_key, _HASH)
+
+
 class CertificateAuthority:
-    """A self-signed CA that may only sign leaves (path length 0)."""
+    """A CA: self-signed (``create``) or an intermediate signed by another (``issue_intermediate``).
+
+    A root made with ``path_length=0`` may only sign leaves; ``path_length=1`` lets it sign one
+    level of intermediates, which themselves sign only leaves.
+    """
 
     def __init__(self, certificate: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> None:
         self._cert = certificate
@@ -104,40 +148,38 @@ class CertificateAuthority:
 
     @classmethod
     def create(
-        cls, common_name: str = "Demarc dev CA", valid_days: int = 3650
+        cls, common_name: str = "Demarc dev CA", valid_days: int = 3650, path_length: int = 0
     ) -> CertificateAuthority:
         key = _new_key()
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-        not_before, not_after = _validity(valid_days, None)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(not_before)
-            .not_valid_after(not_after)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=False,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(
-                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
-            )
-            .sign(key, _HASH)
+        return cls(_ca_certificate(name, key, name, key, valid_days, path_length), key)
+
+    def issue_intermediate(self, common_name: str, valid_days: int = 1825) -> CertificateAuthority:
+        """A CA under this one that signs leaves only (path length 0)."""
+        key = _new_key()
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+        cert = _ca_certificate(name, key, self._cert.subject, self._key, valid_days, 0,
+                               authority=self._authority_key_identifier())  # fmt: skip
+        return CertificateAuthority(cert, key)
+
+    def sign_crl(
+        self, revoked: Sequence[tuple[int, datetime]], next_update: timedelta = timedelta(days=7)
+    ) -> bytes:
+        """A CRL (PEM) naming ``revoked`` (serial, revocation time), valid until now+next_update."""
+        now = datetime.now(UTC)
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(self._cert.subject)
+            .last_update(now - _CLOCK_SKEW)
+            .next_update(now + next_update)
+            .add_extension(self._authority_key_identifier(), critical=False)
+            .add_extension(x509.CRLNumber(int(now.timestamp() * 1000)), critical=False)
         )
-        return cls(cert, key)
+        for serial, when in revoked:
+            builder = builder.add_revoked_certificate(
+                x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when).build()
+            )
+        return builder.sign(self._key, _HASH).public_bytes(serialization.Encoding.PEM)
 
     @classmethod
     def load(cls, cert_path: Path, key_path: Path) -> CertificateAuthority:
@@ -268,28 +310,54 @@ def init_pki(
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     ca_cert, ca_key = directory / "ca.crt", directory / "ca.key"
     server_cert, server_key = directory / "server.crt", directory / "server.key"
+    crl = directory / "crl.pem"
     if ca_key.exists() and not force:
         ca = CertificateAuthority.load(ca_cert, ca_key)
     else:
-        ca = CertificateAuthority.create()
+        # path length 1: the root may sign intermediates (`demarc pki intermediate`)
+        ca = CertificateAuthority.create(path_length=1)
         IssuedCert(ca.cert_pem, ca.key_pem).write(directory, "ca")
-        # The old server cert was signed by the CA just replaced, so it must go too.
+        # The old server cert and CRL were signed by the CA just replaced, so they must go too.
         server_cert.unlink(missing_ok=True)
+        crl.unlink(missing_ok=True)
     if not (server_cert.exists() and server_key.exists()):
         ca.issue_server(server_names, server_ips).write(directory, "server")
+    if not crl.exists():
+        # servers check CRLs and refuse every client of a CA without one: start with an empty CRL
+        crl.write_bytes(ca.sign_crl([]))
     return ca
 
 
-def issue_principal(directory: Path, trust_domain: str, role: str, name: str) -> tuple[Path, Path]:
-    """Issue a client cert from the CA in ``directory``; returns the ``.crt`` and ``.key`` paths."""
+def rotate_server(
+    directory: Path,
+    server_names: Sequence[str] = ("localhost",),
+    server_ips: Sequence[str] = ("127.0.0.1", "::1"),
+) -> tuple[Path, Path]:
+    """A new server key and certificate; a running server picks them up without a restart."""
+    ca = CertificateAuthority.load(directory / "ca.crt", directory / "ca.key")
+    issued = ca.issue_server(server_names, server_ips)
+    # write beside, then rename: a reload never sees a new certificate with the old key
+    cert, key = issued.write(directory, "server.next")
+    key.replace(directory / "server.key")
+    cert.replace(directory / "server.crt")
+    return directory / "server.crt", directory / "server.key"
+
+
+def issue_principal(
+    directory: Path, trust_domain: str, role: str, name: str, issuer: str = "ca"
+) -> tuple[Path, Path]:
+    """Issue a client cert from the CA in ``directory`` (or from the intermediate ``issuer``);
+    returns the ``.crt`` (with the intermediate appended, as clients must send it) and ``.key``."""
     spiffe_id(trust_domain, role, name)  # fail on a bad name before touching the disk
-    ca_cert, ca_key = directory / "ca.crt", directory / "ca.key"
+    ca_cert, ca_key = directory / f"{issuer}.crt", directory / f"{issuer}.key"
     if not (ca_cert.exists() and ca_key.exists()):
-        raise FileNotFoundError(
-            f"no CA in {directory} (ca.crt and ca.key): run `demarc pki init` first"
-        )
+        hint = "run `demarc pki init` first" if issuer == "ca" else "run `demarc pki intermediate`"
+        raise FileNotFoundError(f"no CA in {directory} ({ca_cert.name} and {ca_key.name}): {hint}")
     ca = CertificateAuthority.load(ca_cert, ca_key)
-    return ca.issue_client(trust_domain, role, name).write(directory, f"{role}-{name}")
+    issued = ca.issue_client(trust_domain, role, name)
+    if issuer != "ca":
+        issued = IssuedCert(issued.cert_pem + ca.cert_pem, issued.key_pem)
+    return issued.write(directory, f"{role}-{name}")
 
 
 def load_ssl_client_context(ca_file: Path, cert_file: Path, key_file: Path) -> ssl.SSLContext:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import socket
-import ssl
+import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import uvicorn
 
 from gateway.app import Gateway
-from gateway.tls import MTLSHttpToolsProtocol, server_context
+from gateway.tls import TlsState
+from gateway.tlsproto import protocol_factory
 
 log = logging.getLogger("demarc.server")
 
@@ -31,14 +34,11 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _config(app: Any, ctx: ssl.SSLContext, log_level: str) -> uvicorn.Config:
-    def factory(config: uvicorn.Config, default: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
-        return ctx
-
+def _config(app: Any, tls: TlsState, log_level: str) -> uvicorn.Config:
     return uvicorn.Config(
         app,
-        http=MTLSHttpToolsProtocol,
-        ssl_context_factory=factory,
+        # TLS is not uvicorn's here: our protocol wraps its HTTP protocol (gateway/tlsproto.py)
+        http=protocol_factory(tls),  # type: ignore[arg-type]
         lifespan="off",  # the Gateway's life is managed here, once for both listeners
         log_level=log_level,
         access_log=False,
@@ -60,14 +60,24 @@ async def serve(
 ) -> None:
     """Run until ``stop`` is set or a listener exits (SIGINT/SIGTERM in the main thread)."""
     settings = gateway.settings
-    ctx = server_context(settings.cert_path, settings.key_path, settings.ca_path)
+    tls = TlsState(
+        settings.cert_path,
+        settings.key_path,
+        settings.ca_path,
+        settings.crl_paths,
+        check_crls=settings.tls_crl_check,
+        rejections=gateway.tls_rejections,
+    )
+    gateway.tls = tls
     public_sock = public_sock or bind(settings.public.host, settings.public.port)
     internal_sock = internal_sock or bind(settings.internal.host, settings.internal.port)
     servers = [
-        uvicorn.Server(_config(gateway.public_app, ctx, log_level)),
-        uvicorn.Server(_config(gateway.internal_app, ctx, log_level)),
+        uvicorn.Server(_config(gateway.public_app, tls, log_level)),
+        uvicorn.Server(_config(gateway.internal_app, tls, log_level)),
     ]
     await gateway.start()
+    watcher = asyncio.create_task(_watch_tls(tls, settings.tls_reload_interval_s))
+    _on_sighup(tls)
     try:
         tasks = [
             asyncio.create_task(servers[0].serve(sockets=[public_sock])),
@@ -97,7 +107,22 @@ async def serve(
         for waiter in waiters:
             waiter.cancel()
     finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
         await gateway.stop()
+
+
+async def _watch_tls(tls: TlsState, interval: float) -> None:
+    """Pick up a new CA bundle, CRL or server certificate without a restart."""
+    while True:
+        await asyncio.sleep(interval)
+        await asyncio.to_thread(tls.reload_if_changed)
+
+
+def _on_sighup(tls: TlsState) -> None:
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGHUP"):
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, tls.reload)
 
 
 def _where(sock: socket.socket) -> str:

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     tls_cert: Path | None = None  # default <pki_dir>/server.crt
     tls_key: Path | None = None  # default <pki_dir>/server.key
     tls_ca: Path | None = None  # default <pki_dir>/ca.crt
+    tls_crls: list[Path] | None = Field(None, description="CRL files; default [<pki_dir>/crl.pem]")
+    tls_crl_check: bool = Field(True, description="refuse clients whose CA has no valid CRL")
+    tls_reload_interval_s: float = Field(
+        2.0, ge=0.1, le=3600, description="how often TLS files are checked for changes"
+    )
     public: Listener = Listener(port=8443)
     internal: Listener = Listener(port=9443)
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
@@ -91,6 +96,10 @@ class Settings(BaseSettings):
     @property
     def ca_path(self) -> Path:
         return self.tls_ca or self.pki_path / "ca.crt"
+
+    @property
+    def crl_paths(self) -> list[Path]:
+        return self.tls_crls if self.tls_crls is not None else [self.pki_path / "crl.pem"]
 
     @property
     def secret_path(self) -> Path:

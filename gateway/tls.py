@@ -1,34 +1,38 @@
-"""Server TLS: a strict mTLS context, and a uvicorn protocol that hands the client certificate on.
+"""Server TLS: a strict mTLS context, reloadable, and the checks a handshake alone does not make.
 
-uvicorn verifies client certificates but leaves the ASGI scope's ``extensions`` empty; this
-protocol reads the verified peer certificate once per connection and puts it into
-``scope["extensions"]["tls"]`` (ASGI TLS extension) for every request on that connection.
+Each new connection takes the TLS state current when it arrives, so CA bundle, CRLs and server
+certificate reload without a restart and without touching connections already open.
 """
 
 from __future__ import annotations
 
+import logging
 import ssl
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
-try:  # httptools is the fast parser; h11 is the pure-Python fallback
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _Base
-except ImportError:  # pragma: no cover
-    _Base = H11Protocol  # type: ignore[misc,assignment]
+from gateway.revocation import CrlSet, load_crls
+
+log = logging.getLogger("demarc.tls")
 
 # ECDHE key exchange with AEAD ciphers only (TLS 1.2); TLS 1.3 suites are all AEAD
 CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
-TLS_EXTENSION = "tls"
-CERT_DER = "client_cert_der"  # our addition beside the ASGI spec's PEM chain: no re-encoding
+MIN_RSA_BITS = 2048
 
 
-def server_context(cert: Path, key: Path, ca: Path) -> ssl.SSLContext:
-    """TLS ≥ 1.2, ECDHE+AEAD, client certificate required, no session tickets.
+def server_context(cert: Path, key: Path, ca: Path, crls: list[Path] | None) -> ssl.SSLContext:
+    """TLS ≥ 1.2, ECDHE+AEAD, client certificate required, no session tickets, CRLs checked.
 
-    Tickets are off so that a client whose certificate was revoked cannot resume a session
-    and skip the certificate check (DESIGN.md).
+    Tickets are off so that a client whose certificate was revoked cannot resume a session and
+    skip the certificate check (DESIGN.md); session-ID resumption is caught per connection by
+    ``TlsState.refuse``. With ``crls`` given, OpenSSL checks every certificate of the chain
+    against its issuer's CRL and refuses it when the CRL is missing or expired: fail closed.
     """
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -38,44 +42,177 @@ def server_context(cert: Path, key: Path, ca: Path) -> ssl.SSLContext:
     ctx.verify_mode = ssl.CERT_REQUIRED
     ctx.load_cert_chain(certfile=str(cert), keyfile=str(key))
     ctx.load_verify_locations(cafile=str(ca))
+    if crls is not None:
+        for crl in crls:
+            if crl.exists():
+                ctx.load_verify_locations(cafile=str(crl))
+        ctx.verify_flags |= ssl.VERIFY_CRL_CHECK_CHAIN
     return ctx
 
 
-def _with_client_cert(app: Any, tls: dict[str, Any]) -> Any:
-    async def app_with_cert(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        scope["extensions"] = {**(scope.get("extensions") or {}), TLS_EXTENSION: tls}
-        await app(scope, receive, send)
+class Rejections:
+    """Every refused client, counted by reason and logged with it (uvicorn logs none)."""
 
-    return app_with_cert
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
 
-
-def _tls_info(transport: Any) -> dict[str, Any]:
-    ssl_object = transport.get_extra_info("ssl_object")
-    der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
-    pem = ssl.DER_cert_to_PEM_cert(der) if der else None
-    return {
-        CERT_DER: der,
-        "client_cert_chain": [pem] if pem else [],
-        "tls_version": ssl_object.version() if ssl_object is not None else None,
-    }
+    def record(self, reason: str, peer: object = None) -> None:
+        self.counts[reason] += 1
+        host = peer[0] if isinstance(peer, tuple) and peer else "unknown"
+        log.warning("refused TLS client %s: %s", host, reason)
 
 
-class MTLSHttpToolsProtocol(_Base):
-    def connection_made(self, transport: Any) -> None:
-        super().connection_made(transport)
-        self.app = _with_client_cert(self.app, _tls_info(transport))
+@dataclass(frozen=True)
+class _Files:
+    cert: Path
+    key: Path
+    ca: Path
+    crls: tuple[Path, ...]
+    check_crls: bool
+
+    def stamp(self) -> tuple[tuple[str, float, int], ...]:
+        out = []
+        for path in (self.cert, self.key, self.ca, *self.crls):
+            try:
+                st = path.stat()
+                out.append((str(path), st.st_mtime, st.st_size))
+            except OSError:
+                out.append((str(path), -1.0, -1))
+        return tuple(out)
 
 
-class MTLSH11Protocol(H11Protocol):
-    def connection_made(self, transport: Any) -> None:
-        super().connection_made(transport)
-        self.app = _with_client_cert(self.app, _tls_info(transport))
+class TlsState:
+    """The current SSL context and CRLs; ``reload`` swaps both, keeping the last good ones."""
 
+    def __init__(
+        self,
+        cert: Path,
+        key: Path,
+        ca: Path,
+        crls: list[Path],
+        *,
+        check_crls: bool = True,
+        rejections: Rejections | None = None,
+    ) -> None:
+        self._files = _Files(cert, key, ca, tuple(crls), check_crls)
+        self.rejections = rejections or Rejections()
+        self.generation = 0
+        self._stamp: tuple[tuple[str, float, int], ...] = ()
+        self._verdicts: dict[bytes, tuple[int, str | None]] = {}
+        self.context: ssl.SSLContext
+        self.crls = CrlSet()
+        if not self.reload():
+            raise ssl.SSLError(f"cannot load the TLS configuration ({cert}, {key}, {ca})")
 
-def client_cert_der(scope: dict[str, Any]) -> bytes | None:
-    """The verified client certificate of this request's connection, if any."""
-    tls = (scope.get("extensions") or {}).get(TLS_EXTENSION)
-    if not tls:
+    def reload(self) -> bool:
+        """Rebuild from the files; on any error keep serving with what was loaded before."""
+        files = self._files
+        stamp = files.stamp()
+        try:
+            crl_paths = list(files.crls) if files.check_crls else None
+            context = server_context(files.cert, files.key, files.ca, crl_paths)
+            crls = load_crls(files.crls, files.ca, datetime.now(UTC)) if files.check_crls else None
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            log.error("TLS reload failed, the previous configuration stays: %s", exc)
+            return False
+        self.context = context
+        self.crls = crls if crls is not None else CrlSet()
+        self._stamp = stamp
+        self.generation += 1
+        self._verdicts.clear()
+        for problem in self.crls.problems:
+            log.error("%s", problem)
+        log.info("TLS configuration loaded (generation %d)", self.generation)
+        return True
+
+    def reload_if_changed(self) -> bool:
+        """Reload when a file changed, and re-check CRL expiry (time alone can expire one)."""
+        if self._files.stamp() != self._stamp:
+            return self.reload()
+        if self._files.check_crls:
+            now = datetime.now(UTC)
+            if any(expiry <= now for expiry in self.crls.next_update.values()):
+                self._verdicts.clear()
+        return False
+
+    def refuse(self, der: bytes | None) -> str | None:
+        """Why this verified client certificate must be refused now, or None to accept it.
+
+        Made after every handshake (a resumed TLS 1.2 session skips OpenSSL's checks) and on
+        every request (a connection opened before a revocation must not stay usable).
+        """
+        if der is None:
+            return "no-certificate"
+        hit = self._verdicts.get(der)
+        if hit is not None and hit[0] == self.generation:
+            return hit[1]
+        verdict = self._judge(der)
+        if len(self._verdicts) > 100_000:
+            self._verdicts.clear()
+        # a verdict that depends on the clock (a CRL expiring) is not cached
+        if verdict not in ("crl-expired",):
+            self._verdicts[der] = (self.generation, verdict)
+        return verdict
+
+    def _judge(self, der: bytes) -> str | None:
+        try:
+            cert = x509.load_der_x509_certificate(der)
+        except ValueError:
+            return "bad-certificate"
+        try:
+            if cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
+                return "ca-as-client"
+        except x509.ExtensionNotFound:
+            pass
+        try:
+            eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        except x509.ExtensionNotFound:
+            return "no-eku"
+        if ExtendedKeyUsageOID.CLIENT_AUTH not in eku:
+            return "wrong-eku"
+        key = cert.public_key()
+        if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_RSA_BITS:
+            return "weak-key"
+        if not isinstance(key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
+            return "unsupported-key"
+        if self._files.check_crls:
+            return self.crls.reason(cert, datetime.now(UTC))
         return None
-    der = tls.get(CERT_DER)
-    return der if isinstance(der, bytes) else None
+
+
+_VERIFY_REASONS = {
+    "certificate has expired": "expired",
+    "certificate is not yet valid": "not-yet-valid",
+    "certificate revoked": "revoked",
+    "unable to get certificate CRL": "crl-missing",
+    "CRL has expired": "crl-expired",
+    "CRL is not yet valid": "crl-not-yet-valid",
+    "unable to get local issuer certificate": "untrusted-ca",
+    "self-signed certificate": "self-signed",
+    "self signed certificate": "self-signed",
+    "self-signed certificate in certificate chain": "untrusted-ca",
+    "unsupported certificate purpose": "wrong-eku",
+    "unsuitable certificate purpose": "wrong-eku",
+    "certificate signature failure": "untrusted-ca",
+    "EE certificate key too weak": "weak-key",
+    "CA certificate key too weak": "weak-key",
+}
+_SSL_REASONS = {
+    "PEER_DID_NOT_RETURN_A_CERTIFICATE": "no-certificate",
+    "HTTP_REQUEST": "plain-http",
+    "UNSUPPORTED_PROTOCOL": "old-protocol",
+    "WRONG_VERSION_NUMBER": "old-protocol",
+    "NO_SHARED_CIPHER": "no-shared-cipher",
+}
+
+
+def classify(exc: BaseException) -> str:
+    """A short, stable reason for a failed handshake."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        message = str(exc.verify_message or "")
+        return _VERIFY_REASONS.get(message, "verify-failed")
+    if isinstance(exc, ssl.SSLError):
+        return _SSL_REASONS.get(str(exc.reason), f"tls-{str(exc.reason or 'error').lower()}")
+    if isinstance(exc, TimeoutError | ConnectionError):
+        return "handshake-aborted"
+    return "handshake-error"

@@ -167,7 +167,8 @@ def test_ca_load_rejects_mismatched_key(ca: CertificateAuthority, tmp_path: Path
 def test_init_pki_writes_files_with_private_modes(tmp_path: Path) -> None:
     pki = tmp_path / "pki"
     init_pki(pki)
-    assert sorted(p.name for p in pki.iterdir()) == ["ca.crt", "ca.key", "server.crt", "server.key"]
+    names = sorted(p.name for p in pki.iterdir())
+    assert names == ["ca.crt", "ca.key", "crl.pem", "server.crt", "server.key"]
     assert _mode(pki) == 0o700
     assert _mode(pki / "ca.key") == 0o600
     assert _mode(pki / "server.key") == 0o600

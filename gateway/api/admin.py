@@ -25,6 +25,7 @@ class Status(BaseModel):
     audiences: list[str]
     policies: list[ActivePolicy]
     render_failures: int
+    tls_rejections: dict[str, int]
 
 
 def _staff(principal: CurrentPrincipal) -> None:
@@ -52,4 +53,5 @@ async def status(request: Request, principal: CurrentPrincipal) -> Status:
             for p in gateway.policies
         ],
         render_failures=gateway.refresher.failures,
+        tls_rejections=dict(gateway.tls_rejections.counts),
     )

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.errors import DemarcError, InvalidInput, PolicyError
 from gateway.identity import Principal, Registry
-from gateway.tls import client_cert_der
+from gateway.tlsproto import client_cert_der
 
 if TYPE_CHECKING:
     from gateway.app import Gateway

@@ -17,6 +17,7 @@ import yaml
 from gateway.app import Gateway
 from gateway.demo.network import DemoData, build_demo
 from gateway.pki import init_pki, issue_principal, load_ssl_client_context
+from gateway.revocation import write_crls
 from gateway.server import bind, serve
 from gateway.settings import load_settings
 
@@ -38,6 +39,7 @@ def prepare(directory: Path, data: DemoData, trust_domain: str) -> list[str]:
     """PKI, certificates and the principal registry for the demo; returns the principals."""
     pki = directory / "pki"
     init_pki(pki)
+    write_crls(pki)  # a fresh nextUpdate: the server refuses every client once a CRL expires
     principals = [SOURCE, STAFF]
     principals += [f"peer/{p}" for p in data.peers]
     principals += [f"customer/{c}" for c in data.customers]
