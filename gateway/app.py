@@ -110,7 +110,7 @@ def create_public_app(gateway: Gateway) -> IdentityMiddleware:
         "spiffe://<trust-domain>/peer/<name> or .../customer/<name>.",
     )
     app.include_router(public.router)
-    return IdentityMiddleware(app, lambda: gateway.registry, PUBLIC_ROLES)
+    return IdentityMiddleware(app, lambda: gateway.registry, PUBLIC_ROLES, gateway.tls_rejections)
 
 
 def create_internal_app(gateway: Gateway) -> IdentityMiddleware:
@@ -122,7 +122,9 @@ def create_internal_app(gateway: Gateway) -> IdentityMiddleware:
     )
     app.include_router(ingest.router)
     app.include_router(admin.router)
-    return IdentityMiddleware(app, lambda: gateway.registry, INTERNAL_ROLES)
+    return IdentityMiddleware(
+        app, lambda: gateway.registry, INTERNAL_ROLES, gateway.tls_rejections
+    )
 
 
 def create_app(settings: Settings) -> Gateway:

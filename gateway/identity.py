@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,11 +44,21 @@ def parse_principal(text: str) -> Principal:
 
 
 class Registry:
-    """The known principals. Lookups are cached per certificate, as connections repeat them."""
+    """The known principals. Lookups are cached per certificate, as connections repeat them.
 
-    def __init__(self, trust_domain: str, principals: Iterable[Principal]) -> None:
+    A principal may be pinned to certificate fingerprints (SHA-256 of the DER): then only
+    those certificates identify it, whatever else the CA issues with its SPIFFE id.
+    """
+
+    def __init__(
+        self,
+        trust_domain: str,
+        principals: Iterable[Principal],
+        pins: Mapping[str, frozenset[str]] | None = None,
+    ) -> None:
         self.trust_domain = trust_domain
         self._by_uri = {p.spiffe(trust_domain): p for p in principals}
+        self._pins = dict(pins or {})
         self._cache: dict[bytes, Principal | None] = {}
 
     @property
@@ -80,11 +91,16 @@ class Registry:
         spiffe = [u for u in uris if u.startswith("spiffe://")]
         if len(spiffe) != 1:
             return None
-        return self._by_uri.get(spiffe[0])
+        principal = self._by_uri.get(spiffe[0])
+        pins = self._pins.get(principal.id) if principal is not None else None
+        if pins is not None and hashlib.sha256(der).hexdigest() not in pins:
+            return None
+        return principal
 
 
 def load_registry(path: Path, trust_domain: str) -> Registry:
-    """Principals from a YAML file: ``principals: [peer/acme, customer/globex, ...]``."""
+    """Principals from a YAML file: ``principals: [peer/acme, customer/globex, ...]``; an entry
+    may instead be ``{principal: peer/acme, pin_sha256: [<hex>, ...]}``."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
@@ -95,9 +111,33 @@ def load_registry(path: Path, trust_domain: str) -> Registry:
     if not isinstance(entries, list):
         raise ConfigError(f"{path}: 'principals' must be a list of '<role>/<name>'")
     principals = []
+    pins: dict[str, frozenset[str]] = {}
     for index, entry in enumerate(entries):
         try:
-            principals.append(parse_principal(str(entry)))
+            principal, pinned = _entry(entry)
         except ValueError as exc:
             raise ConfigError(f"{path}: principals[{index}]: {exc}") from None
-    return Registry(trust_domain, principals)
+        principals.append(principal)
+        if pinned is not None:
+            pins[principal.id] = pinned
+    return Registry(trust_domain, principals, pins)
+
+
+_FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _entry(entry: object) -> tuple[Principal, frozenset[str] | None]:
+    if not isinstance(entry, dict):
+        return parse_principal(str(entry)), None
+    if set(entry) - {"principal", "pin_sha256"} or "principal" not in entry:
+        raise ValueError("a mapping entry has 'principal' and optionally 'pin_sha256', no more")
+    pins = entry.get("pin_sha256")
+    if pins is None:
+        return parse_principal(str(entry["principal"])), None
+    if not isinstance(pins, list) or not pins:
+        raise ValueError("pin_sha256 is a non-empty list of SHA-256 fingerprints (64 hex digits)")
+    normal = {str(p).lower().replace(":", "") for p in pins}
+    bad = sorted(p for p in normal if not _FINGERPRINT.match(p))
+    if bad:
+        raise ValueError(f"not a SHA-256 fingerprint (64 hex digits): {bad[0]}")
+    return parse_principal(str(entry["principal"])), frozenset(normal)

@@ -204,3 +204,40 @@ def test_httpx_client_without_certificate_cannot_connect(served: RunningGateway,
     ctx = ssl.create_default_context(cafile=str(pki.directory / "ca.crt"))
     with httpx.Client(verify=ctx) as client, pytest.raises(httpx.TransportError):
         client.get(f"{served.public_url}/v1/views")
+
+
+def _published_ids(client: httpx.Client) -> set[str]:
+    """Every identifier this audience's views publish (ids, resources, services)."""
+    out: set[str] = set()
+    for view in client.get("/v1/views").json()["views"]:
+        for item in client.get(view["href"]).json()["items"]:
+            for key in ("id", "resource"):
+                if isinstance(item.get(key), str):
+                    out.add(item[key])
+            for key in ("services", "resources"):
+                out.update(v for v in item.get(key) or [] if isinstance(v, str))
+    return out
+
+
+def test_cross_audience_matrix(public: Any, demo: DemoData) -> None:
+    """Every public route that takes an id x every other audience's ids, for every principal:
+    404 with the body of a thing that never existed, and no other audience's ids anywhere."""
+    principals = [f"peer/{p}" for p in demo.peers] + [f"customer/{c}" for c in demo.customers]
+    ids = {p: _published_ids(public(p)) for p in principals}
+    tried = 0
+    for principal in principals:
+        client = public(principal)
+        never = client.get("/v1/services/never-existed")
+        assert never.status_code == 404
+        others = set().union(*(ids[o] for o in principals if o != principal)) - ids[principal]
+        for other_id in sorted(others):
+            response = client.get(f"/v1/services/{other_id}")
+            assert response.status_code == 404, (principal, other_id)
+            assert response.content == never.content
+            tried += 1
+        bodies = b"".join(client.get(v["href"]).content
+                          for v in client.get("/v1/views").json()["views"])  # fmt: skip
+        leaked = [o for o in others if o.encode() in bodies]
+        assert leaked == [], principal
+    assert tried > 100
+    print(f"cross-audience requests tried: {tried}")

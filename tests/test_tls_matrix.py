@@ -173,8 +173,10 @@ def test_positive_controls_for_every_role(
 def test_verified_but_unregistered_san_gets_403(
     server: RunningGateway, pki_dir: Path, version: ssl.TLSVersion
 ) -> None:
+    before = server.gateway.tls_rejections.counts["unknown-principal"]
     data = _http_bytes(server.public_port, _context(pki_dir, "peer-mallory", version))
     assert data.startswith(b"HTTP/1.1 403")
+    assert _recorded(server, "unknown-principal", before)
 
 
 @pytest.mark.parametrize("version", VERSIONS, ids=["tls1.2", "tls1.3"])

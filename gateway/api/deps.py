@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.errors import DemarcError, InvalidInput, PolicyError
 from gateway.identity import Principal, Registry
+from gateway.tls import Rejections
 from gateway.tlsproto import client_cert_der
 
 if TYPE_CHECKING:
@@ -40,10 +41,17 @@ class IdentityMiddleware:
     """Every request, docs and unknown paths included, needs a registered principal whose role
     belongs on this listener; anything else gets 403 before any route is looked up."""
 
-    def __init__(self, app: Any, registry: Callable[[], Registry], roles: frozenset[str]) -> None:
+    def __init__(
+        self,
+        app: Any,
+        registry: Callable[[], Registry],
+        roles: frozenset[str],
+        rejections: Rejections | None = None,
+    ) -> None:
         self.app = app
         self._registry = registry
         self._roles = roles
+        self._rejections = rejections or Rejections()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -52,6 +60,8 @@ class IdentityMiddleware:
         der = client_cert_der(scope)
         principal = self._registry().identify(der) if der else None
         if principal is None or principal.role not in self._roles:
+            reason = "unknown-principal" if principal is None else "wrong-listener"
+            self._rejections.record(reason, scope.get("client"))
             response = error_response(403, "forbidden", FORBIDDEN)
             await response(scope, receive, send)
             return
