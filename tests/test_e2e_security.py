@@ -17,7 +17,7 @@ from tests.conftest import UNREGISTERED, Pki, RunningGateway
 
 PUBLIC_ROUTES = [
     "/v1/views", "/v1/interconnects", "/v1/alarms", "/v1/maintenance", "/v1/services",
-    "/v1/incidents", "/openapi.json", "/docs",
+    "/v1/incidents", "/v1/topology", "/v1/topology/rfc8345", "/openapi.json", "/docs",
 ]  # fmt: skip
 
 
@@ -206,16 +206,23 @@ def test_httpx_client_without_certificate_cannot_connect(served: RunningGateway,
         client.get(f"{served.public_url}/v1/views")
 
 
+_ID_KEYS = {"id", "resource", "resources", "services", "node", "from", "to", "network-id",
+            "node-id", "tp-id", "link-id", "source-node", "source-tp", "dest-node", "dest-tp"}
+
+
+def _ids_in(value: Any, key: str = "") -> set[str]:
+    if isinstance(value, dict):
+        return set().union(set(), *(_ids_in(v, k) for k, v in value.items()))
+    if isinstance(value, list):
+        return set().union(set(), *(_ids_in(v, key) for v in value))
+    return {value} if isinstance(value, str) and key in _ID_KEYS else set()
+
+
 def _published_ids(client: httpx.Client) -> set[str]:
-    """Every identifier this audience's views publish (ids, resources, services)."""
+    """Every identifier this audience's views publish (items, topology documents)."""
     out: set[str] = set()
     for view in client.get("/v1/views").json()["views"]:
-        for item in client.get(view["href"]).json()["items"]:
-            for key in ("id", "resource"):
-                if isinstance(item.get(key), str):
-                    out.add(item[key])
-            for key in ("services", "resources"):
-                out.update(v for v in item.get(key) or [] if isinstance(v, str))
+        out |= _ids_in(client.get(view["href"]).json())
     return out
 
 

@@ -157,7 +157,9 @@ def _acme_link_ids(demo: DemoData) -> list[str]:
 def test_view_index_lists_only_what_the_policy_discloses(public: Any) -> None:
     body = public("peer/globalnet").get("/v1/views").json()
     assert body["audience"] == "peer/globalnet"
-    assert [v["view"] for v in body["views"]] == ["alarms", "interconnects"]
+    assert [v["view"] for v in body["views"]] == [
+        "alarms", "interconnects", "topology", "topology-rfc8345"]
+    assert body["views"][-1]["href"] == "/v1/topology/rfc8345"
 
 
 def test_each_listener_publishes_its_own_openapi(public: Any, internal: Any) -> None:

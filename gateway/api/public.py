@@ -34,7 +34,15 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-def _send(views: AudienceViews, view: RenderedView | None, if_none_match: str | None) -> Response:
+def _send(
+    request: Request,
+    who: str,
+    name: str,
+    views: AudienceViews,
+    view: RenderedView | None,
+    if_none_match: str | None,
+    media_type: str = "application/json",
+) -> Response:
     if view is None:
         return error_response(404, "not_found", NOT_FOUND)
     headers = {
@@ -45,12 +53,16 @@ def _send(views: AudienceViews, view: RenderedView | None, if_none_match: str | 
     }
     if _matches(if_none_match, view.etag):
         return Response(status_code=304, headers=headers)
-    return Response(view.body, media_type="application/json", headers=headers)
+    return Response(view.body, media_type=media_type, headers=headers)
 
 
 def _view(request: Request, principal: CurrentPrincipal, name: str, inm: str | None) -> Response:
     views = request.app.state.gateway.cache.get(principal.id)
-    return _send(views, views.views.get(name), inm)
+    return _send(request, principal.id, name, views, views.views.get(name), inm)
+
+
+def _href(view: str) -> str:
+    return "/v1/" + view.replace("-rfc8345", "/rfc8345")
 
 
 @router.get("/views", response_model=ViewIndex, summary="The views this audience may read")
@@ -59,7 +71,7 @@ async def index(request: Request, principal: CurrentPrincipal) -> Response:
     body = {
         "audience": principal.id,
         "views": [
-            {"view": name, "href": f"/v1/{name}", "etag": v.etag, "revision": v.revision}
+            {"view": name, "href": _href(name), "etag": v.etag, "revision": v.revision}
             for name, v in sorted(views.items())
         ],
     }
@@ -107,7 +119,8 @@ async def service(
     inm: IfNoneMatch = None,
 ) -> Response:
     views = request.app.state.gateway.cache.get(principal.id)
-    return _send(views, views.items.get(("services", service_id)), inm)
+    item = views.items.get(("services", service_id))
+    return _send(request, principal.id, f"services/{service_id}", views, item, inm)
 
 
 @router.get("/incidents", response_model=IncidentsView, responses=_NOT_FOUND,
@@ -116,3 +129,19 @@ async def incidents(
     request: Request, principal: CurrentPrincipal, inm: IfNoneMatch = None
 ) -> Response:
     return _view(request, principal, "incidents", inm)
+
+
+@router.get("/topology", responses=_NOT_FOUND,
+            summary="Peer: the topology its policy exposes, as Demarc JSON (ACTN modes: "
+                    "interconnect, abstract, single-node, filtered)")  # fmt: skip
+async def topology(request: Request, principal: CurrentPrincipal, inm: IfNoneMatch = None) -> Response:  # noqa: E501
+    return _view(request, principal, "topology", inm)
+
+
+@router.get("/topology/rfc8345", responses=_NOT_FOUND,
+            summary="Peer: the same topology as RFC 8345 + RFC 8795 JSON")  # fmt: skip
+async def topology_rfc8345(request: Request, principal: CurrentPrincipal, inm: IfNoneMatch = None) -> Response:  # noqa: E501
+    views = request.app.state.gateway.cache.get(principal.id)
+    name = "topology-rfc8345"
+    return _send(request, principal.id, name, views, views.views.get(name), inm,
+                 "application/yang-data+json")  # fmt: skip

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gateway.disclosure.policy import CustomerPolicy
-from gateway.disclosure.project import Context, Getter, Item, compile_projection
+from gateway.disclosure.project import Context, Getter, Item, ViewData, compile_projection
 from gateway.disclosure.scope import (
     INCIDENT_SEVERITIES,
     alarms_on,
@@ -19,7 +19,7 @@ from gateway.disclosure.scope import (
 )
 from gateway.model import Alarm, Maintenance, ResourceRef, Service
 
-ViewFn = Callable[[Context, str], list[Item]]
+ViewFn = Callable[[Context, str], ViewData]
 
 
 def _service_id(shared: bool) -> Getter[Service]:

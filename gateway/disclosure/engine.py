@@ -10,11 +10,11 @@ from gateway.disclosure.customer import compile_customer
 from gateway.disclosure.loader import LoadedPolicy
 from gateway.disclosure.peer import compile_peer
 from gateway.disclosure.policy import VIEWS, CustomerPolicy, PeerPolicy
-from gateway.disclosure.project import Context, Item
+from gateway.disclosure.project import Context, ViewData
 from gateway.disclosure.pseudonym import Pseudonymizer
 from gateway.model import Kind, Snapshot
 
-ViewFn = Callable[[Context, str], list[Item]]
+ViewFn = Callable[[Context, str], ViewData]
 
 #: what each view reads; a change to any other kind leaves the view as it is
 DEPENDS: Mapping[str, Mapping[str, frozenset[Kind]]] = {
@@ -22,6 +22,9 @@ DEPENDS: Mapping[str, Mapping[str, frozenset[Kind]]] = {
         "interconnects": frozenset({Kind.TOPOLOGY, Kind.METRICS, Kind.ALARMS, Kind.MAINTENANCE}),
         "alarms": frozenset({Kind.TOPOLOGY, Kind.ALARMS}),
         "maintenance": frozenset({Kind.TOPOLOGY, Kind.MAINTENANCE}),
+        # alarms: a critical one takes a link out; metrics: utilisation and measured delay
+        "topology": frozenset({Kind.TOPOLOGY, Kind.METRICS, Kind.ALARMS}),
+        "topology-rfc8345": frozenset({Kind.TOPOLOGY, Kind.METRICS, Kind.ALARMS}),
     },
     "customer": {
         "services": frozenset({Kind.SERVICES, Kind.TOPOLOGY, Kind.ALARMS, Kind.MAINTENANCE}),
@@ -87,17 +90,18 @@ def render(
     pseudonym: Pseudonymizer,
     now: datetime,
     only: Iterable[str] | None = None,
-) -> dict[str, list[Item]]:
+) -> dict[str, ViewData]:
     """The items of every view ``policy`` discloses to ``audience`` (or just ``only``)."""
     role, _, name = audience.partition("/")
     if role != policy.role:
         raise ValueError(f"policy for {policy.role} audiences cannot serve {audience}")
     ctx = Context(snapshot=snapshot, now=now, pseudonym=pseudonym, audience=audience)
     wanted = set(policy.views) if only is None else set(only) & set(policy.views)
-    out: dict[str, list[Item]] = {}
+    out: dict[str, ViewData] = {}
     for view in sorted(wanted):
         items = policy.views[view](ctx, name)
-        items.sort(key=lambda item: str(item.get("id", "")))
+        if isinstance(items, list):
+            items.sort(key=lambda item: str(item.get("id", "")))
         out[view] = items
     return out
 

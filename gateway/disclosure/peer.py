@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from gateway.disclosure.policy import PeerPolicy
-from gateway.disclosure.project import Context, Getter, Item, compile_projection
+from gateway.disclosure.policy import PeerPolicy, TopologyRule
+from gateway.disclosure.project import Context, Getter, Item, ViewData, compile_projection
 from gateway.disclosure.scope import (
     alarms_on,
     interconnect_refs,
@@ -15,9 +15,10 @@ from gateway.disclosure.scope import (
     maintenance_status,
     peer_resources,
 )
+from gateway.disclosure.topology_view import TopologyView, dependency_key, topology_view
 from gateway.model import Alarm, Link, Maintenance, ResourceRef
 
-ViewFn = Callable[[Context, str], list[Item]]
+ViewFn = Callable[[Context, str], ViewData]
 
 
 def _metric(name: str) -> Getter[Link]:
@@ -154,7 +155,42 @@ def compile_peer(policy: PeerPolicy) -> dict[str, ViewFn]:
 
         views["maintenance"] = maintenance
 
+    if rules.topology is not None and rules.topology.expose != "none":
+        views.update(_topology_views(rules.topology))
+
     return views
+
+
+def _topology_views(rule: TopologyRule) -> dict[str, ViewFn]:
+    """Both topology views from one computation, redone only when what it reads changed."""
+    memo: dict[str, tuple[bytes, TopologyView]] = {}
+
+    def compute(ctx: Context, peer: str) -> TopologyView:
+        key = dependency_key(ctx.snapshot, peer)
+        hit = memo.get(ctx.audience)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        filt = rule.filter
+        view = topology_view(
+            ctx.snapshot,
+            peer,
+            rule.expose,
+            ctx.pseudonym,
+            shared_ids=rule.identifiers == "shared",
+            metrics=list(rule.metrics),
+            filter_tags=filt.tags if filt else (),
+            filter_roles=filt.roles if filt else (),
+        )
+        memo[ctx.audience] = (key, view)
+        return view
+
+    def demarc(ctx: Context, peer: str) -> Any:
+        return compute(ctx, peer).demarc
+
+    def rfc8345(ctx: Context, peer: str) -> Any:
+        return compute(ctx, peer).rfc8345
+
+    return {"topology": demarc, "topology-rfc8345": rfc8345}
 
 
 __all__ = ["compile_peer", "interconnect_refs"]

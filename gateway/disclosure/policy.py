@@ -123,7 +123,43 @@ class CustomerMaintenanceRule(_Timed):
     text: TextRule = "drop"
 
 
+TopologyMode = Literal["none", "interconnect", "abstract", "single-node", "filtered"]
+TopologyMetric = Literal["delay_ms", "available_bandwidth_mbps", "srlgs"]
+
+
+class TopologyFilter(_Strict):
+    """For ``expose: filtered``: the native nodes to show, by tag or by role (either matches)."""
+
+    tags: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    roles: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+
+
+class TopologyRule(_Strict):
+    """How much of the topology a peer sees, after RFC 8453 (ACTN)."""
+
+    expose: TopologyMode = Field(
+        description="none; interconnect (border points and interconnect links); abstract (border "
+        "points joined by abstract links with aggregated metrics); single-node (the domain as one "
+        "node with a connectivity matrix); filtered (a native subset, for trusted peers)"
+    )
+    identifiers: Identifiers = "pseudonym"
+    metrics: list[TopologyMetric] = Field(default_factory=list)
+    filter: TopologyFilter | None = None
+
+    @model_validator(mode="after")
+    def _filter_matches_mode(self) -> TopologyRule:
+        chosen = self.filter is not None and (self.filter.tags or self.filter.roles)
+        if self.expose == "filtered" and not chosen:
+            raise ValueError("expose: filtered needs filter: {tags: [...]} or {roles: [...]}")
+        if self.expose != "filtered" and self.filter is not None:
+            raise ValueError(f"filter applies only to expose: filtered, not {self.expose}")
+        if len(set(self.metrics)) != len(self.metrics):
+            raise ValueError("metrics listed twice")
+        return self
+
+
 class PeerDisclose(_Strict):
+    topology: TopologyRule | None = None
     interconnect: InterconnectRule | None = None
     alarm: PeerAlarmRule | None = None
     maintenance: PeerMaintenanceRule | None = None
@@ -168,7 +204,13 @@ Policy = PeerPolicy | CustomerPolicy
 
 #: per role: published view name → the kind under ``disclose`` that feeds it
 VIEWS: dict[str, dict[str, str]] = {
-    "peer": {"interconnects": "interconnect", "alarms": "alarm", "maintenance": "maintenance"},
+    "peer": {
+        "interconnects": "interconnect",
+        "alarms": "alarm",
+        "maintenance": "maintenance",
+        "topology": "topology",
+        "topology-rfc8345": "topology",
+    },
     "customer": {"services": "service", "incidents": "incident", "maintenance": "maintenance"},
 }
 

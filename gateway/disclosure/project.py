@@ -13,6 +13,8 @@ from gateway.model import Snapshot
 
 Row = TypeVar("Row")
 Item = dict[str, Any]
+#: what one view renders to: a list of items, or one document (a topology)
+ViewData = list[Item] | dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,9 @@ class AudienceViews:
     checked: int = 0
 
 
+NETWORKS = "ietf-network:networks"
+
+
 def _etag(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
@@ -50,7 +53,7 @@ def _envelope(
 def build_views(
     audience: str,
     previous: AudienceViews,
-    rendered: Mapping[str, list[dict[str, Any]]],
+    rendered: Mapping[str, list[dict[str, Any]] | dict[str, Any]],
     revision: int,
     policy_version: str,
     keep: frozenset[str] = frozenset(),
@@ -81,6 +84,15 @@ def build_views(
         same_policy = old is not None and old.policy_version == policy_version
         if same_policy and previous.contents.get(view) == payload:
             carry(view)
+            continue
+        if isinstance(rows, dict):
+            # a document: RFC 8345 goes out as the standard says, bare; ours in the envelope
+            bare = NETWORKS in rows
+            body = payload if bare else _envelope(
+                audience, view, revision, policy_version, view, payload
+            )
+            views[view] = RenderedView(body, _etag(body), revision, policy_version)
+            contents[view] = payload
             continue
         body = _envelope(audience, view, revision, policy_version, "items", payload)
         views[view] = RenderedView(body, _etag(body), revision, policy_version)

@@ -8,7 +8,6 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from gateway.disclosure import (
     DEPENDS,
@@ -19,6 +18,7 @@ from gateway.disclosure import (
     next_boundary,
     render,
 )
+from gateway.disclosure.project import ViewData
 from gateway.model import Snapshot
 from gateway.views.cache import ViewCache, build_views
 
@@ -139,8 +139,8 @@ class Refresher:
 
     def _render_all(
         self, plans: list[_Plan], snapshot: Snapshot, now: datetime
-    ) -> list[dict[str, list[dict[str, Any]]] | None]:
-        out: list[dict[str, list[dict[str, Any]]] | None] = []
+    ) -> list[dict[str, ViewData] | None]:
+        out: list[dict[str, ViewData] | None] = []
         for plan in plans:
             pseudonym = self._pseudonyms.get(plan.audience)
             if pseudonym is None:

@@ -1,0 +1,350 @@
+"""A peer's topology view per exposure mode (RFC 8453), as Demarc JSON and RFC 8345/8795 JSON."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import msgspec
+import numpy as np
+
+from gateway.disclosure import abstraction as ab
+from gateway.disclosure.pseudonym import Pseudonymizer
+from gateway.model import Link, LinkKind, OperStatus, Severity, Snapshot, Topology
+
+MODES = ("none", "interconnect", "abstract", "single-node", "filtered")
+VIEW_METRICS = frozenset({"delay_ms", "available_bandwidth_mbps", "srlgs"})
+_NW, _NT, _TE = "ietf-network:", "ietf-network-topology:", "ietf-te-topology:"
+_OCTET = r"(25[0-5]|2[0-4]\d|1?\d?\d)"
+_DOTTED_QUAD = re.compile(rf"{_OCTET}(\.{_OCTET}){{3}}")
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TopologyView:
+    demarc: Json
+    rfc8345: Json
+
+
+class _Topo(NamedTuple):
+    digest: bytes
+    node_ids: frozenset[str]
+    internal_links: frozenset[str]
+
+
+_TOPOLOGIES: OrderedDict[int, tuple[Topology, _Topo]] = OrderedDict()
+_STATES: weakref.WeakKeyDictionary[Snapshot, tuple[dict[str, ab.LinkState], bytes]]
+_STATES = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+
+
+def _topo(topology: Topology) -> _Topo:
+    """Content digest and id sets of a topology, memoised per object (held, so ids stay valid)."""
+    with _LOCK:
+        hit = _TOPOLOGIES.get(id(topology))
+        if hit is not None and hit[0] is topology:
+            _TOPOLOGIES.move_to_end(id(topology))
+            return hit[1]
+    info = _Topo(
+        hashlib.blake2b(msgspec.msgpack.encode(topology), digest_size=16).digest(),
+        frozenset(n.node_id for n in topology.nodes),
+        frozenset(lk.link_id for lk in topology.links if lk.kind is LinkKind.INTERNAL),
+    )
+    with _LOCK:
+        _TOPOLOGIES[id(topology)] = (topology, info)
+        while len(_TOPOLOGIES) > 4:
+            _TOPOLOGIES.popitem(last=False)
+    return info
+
+
+def _states(snapshot: Snapshot) -> tuple[dict[str, ab.LinkState], bytes]:
+    if (hit := _STATES.get(snapshot)) is not None:
+        return hit
+    internal = _topo(snapshot.topology).internal_links
+    util: dict[str, float] = {}
+    delay: dict[str, float] = {}
+    for (ref, metric), sample in snapshot.metrics.items():
+        if ref.link is not None and ref.link in internal:
+            if metric == "utilisation_pct":
+                util[ref.link] = sample.value
+            elif metric == "delay_ms":
+                delay[ref.link] = sample.value * 1000.0
+    # a critical alarm on a link means it carries nothing, as for interconnect status
+    critical = (a for a in snapshot.alarms.values() if a.active and a.severity is Severity.CRITICAL)
+    down = {a.resource.link for a in critical if a.resource and a.resource.link in internal}
+    ids = sorted(util.keys() | delay.keys() | down)
+    states = {i: ab.LinkState(i in down, util.get(i), delay.get(i)) for i in ids}
+    rows = [(i, s.down, s.utilisation_pct, s.delay_us) for i, s in states.items()]
+    result = states, hashlib.blake2b(msgspec.msgpack.encode(rows), digest_size=16).digest()
+    _STATES[snapshot] = result
+    return result
+
+
+def link_states(snapshot: Snapshot) -> dict[str, ab.LinkState]:
+    """Live state of internal links: utilisation, measured delay, down under a critical alarm."""
+    return _states(snapshot)[0]
+
+
+def dependency_key(snapshot: Snapshot, peer: str) -> bytes:
+    """Changes only when a topology view for ``peer`` may change: topology (incl. oper status),
+    or utilisation, measured delay or critical alarms of internal links. Cheap once memoised.
+    """
+    parts = (b"topology-view-v1", _topo(snapshot.topology).digest, _states(snapshot)[1], peer)
+    return hashlib.blake2b(msgspec.msgpack.encode(parts), digest_size=16).digest()
+
+
+class GraphCache:
+    """Graphs of the last few (topology, link states), by content: a graph costs O(links)."""
+
+    def __init__(self, size: int = 2) -> None:
+        self._size = size
+        self._entries: OrderedDict[tuple[bytes, bytes], ab.Graph] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def graph(self, snapshot: Snapshot) -> ab.Graph:
+        states, digest = _states(snapshot)
+        key = (_topo(snapshot.topology).digest, digest)
+        with self._lock:  # held while building: two renderers never build the same graph
+            hit = self._entries.get(key)
+            if hit is None:
+                hit = self._entries[key] = ab.build_graph(snapshot.topology, states)
+                while len(self._entries) > self._size:
+                    self._entries.popitem(last=False)
+            self._entries.move_to_end(key)
+            return hit
+
+
+DEFAULT_GRAPH_CACHE = GraphCache()
+
+
+class _Bp(NamedTuple):
+    node: str  # internal: never published
+    tp: str
+    link: Link
+    id: str
+
+
+def _metrics(wanted: Collection[str], delay_us: float | None, bw_bps: float | None,
+             srlgs: tuple[int, ...], bw_key: str = "available_bandwidth_mbps") -> Json:
+    out: Json = {}
+    if "delay_ms" in wanted and delay_us is not None:
+        out["delay_ms"] = round(delay_us / 1000, 3)
+    if "available_bandwidth_mbps" in wanted and bw_bps is not None:
+        out[bw_key] = round(bw_bps / 1e6, 3)
+    if "srlgs" in wanted:
+        out["srlgs"] = sorted(srlgs)
+    return out
+
+
+def _borders(snapshot: Snapshot, peer: str, pseudonym: Pseudonymizer,
+             shared_ids: bool) -> dict[tuple[str, str], _Bp]:  # fmt: skip
+    """The peer's border termination points: our end of each of its interconnects."""
+    ours = _topo(snapshot.topology).node_ids
+    out: dict[tuple[str, str], _Bp] = {}
+    for link in sorted(snapshot.interconnects_by_peer.get(peer, ()), key=lambda lk: lk.link_id):
+        if link.source_node in ours:
+            end = (link.source_node, link.source_tp)
+        elif link.dest_node in ours:
+            end = (link.dest_node, link.dest_tp)
+        else:
+            continue
+        bid = link.name if shared_ids and link.name else pseudonym("btp", "\x00".join(end))
+        out.setdefault(end, _Bp(*end, link, bid))
+    return out
+
+
+def topology_view(snapshot: Snapshot, peer: str, mode: str, pseudonym: Pseudonymizer, *,
+                  shared_ids: bool, metrics: Collection[str], filter_tags: Collection[str] = (),
+                  filter_roles: Collection[str] = (),
+                  graph_cache: GraphCache | None = None) -> TopologyView:  # fmt: skip
+    """What ``peer`` may see of the topology under ``mode``; ids are per-audience pseudonyms,
+    or, with ``shared_ids``, the interconnect circuit names (te-link name) for its circuits.
+    """
+    if mode not in MODES:
+        raise ValueError(f"unknown topology mode {mode!r}; expected one of {', '.join(MODES)}")
+    if unknown := set(metrics) - VIEW_METRICS:
+        raise ValueError(f"unknown topology metrics {sorted(unknown)}")
+    view: Json = {"mode": mode, "nodes": [], "border_points": [], "links": [], "connectivity": []}
+    if mode == "none":
+        return TopologyView(view, _rfc8345(view, pseudonym))
+    borders = _borders(snapshot, peer, pseudonym, shared_ids)
+    selected: dict[str, str] = {}  # filtered mode: internal node id -> published id
+    if mode == "filtered":
+        tags, roles = set(filter_tags), set(filter_roles)
+        selected = {n.node_id: pseudonym("nd", n.node_id) for n in snapshot.topology.nodes
+                    if n.role in roles or tags.intersection(n.tags)}  # fmt: skip
+        borders = {k: b for k, b in borders.items() if b.node in selected}
+    domain = pseudonym("an", "domain")
+
+    def host(b: _Bp) -> str:  # the published node a border point sits on
+        if mode == "single-node":
+            return domain
+        if mode == "filtered":
+            return selected[b.node]
+        # grey topology: one abstract node per border point, so routers are not grouped
+        return pseudonym("an", f"border\x00{b.node}\x00{b.tp}")
+
+    bps = sorted(borders.values(), key=lambda b: b.id)
+    nodes: dict[str, Json] = {host(b): {"id": host(b), "abstract": True, "tps": []} for b in bps}
+    nodes.update({p: {"id": p, "abstract": False, "tps": []} for p in selected.values()})
+    links: list[Json] = []
+    for b in bps:
+        link = b.link
+        ic = link.name if shared_ids and link.name else pseudonym("ic", link.link_id)
+        view["border_points"].append({"id": b.id, "node": host(b), "interconnect": ic})
+        # the peer's own ids of its end go out only where ids are agreed to be shared
+        remote = {"network": peer, **({"node": link.remote_node, "tp": link.remote_tp}
+                                      if shared_ids else {})}  # fmt: skip
+        remote = {k: v for k, v in remote.items() if v is not None}
+        links.append({"id": ic, "kind": "interconnect", "source": {"node": host(b), "tp": b.id},
+                      "remote": remote, "status": link.oper_status.value,
+                      **({"name": ic} if ic == link.name else {}),
+                      **_metrics(metrics, link.delay_us, link.capacity_bps, link.srlgs,
+                                 "capacity_mbps")})  # fmt: skip
+    if mode in ("abstract", "single-node") and bps:
+        graph = (graph_cache or DEFAULT_GRAPH_CACHE).graph(snapshot)
+        by_id = {b.id: b for b in bps}
+        pairs = ab.abstract_pairs(graph, [ab.Border(b.id, b.node, b.link.capacity_bps)
+                                          for b in bps], want_srlgs="srlgs" in metrics)  # fmt: skip
+        for p in pairs:
+            a, z = by_id[p.src], by_id[p.dst]
+            figures = _metrics(metrics, p.delay_us, p.available_bandwidth_bps, p.srlgs)
+            if mode == "single-node":
+                view["connectivity"].append({"node": domain, "from": a.id, "to": z.id, **figures})
+            else:
+                links.append({"id": pseudonym("al", f"{a.node}\x00{a.tp}\x00{z.node}\x00{z.tp}"),
+                              "kind": "abstract", "source": {"node": host(a), "tp": a.id},
+                              "destination": {"node": host(z), "tp": z.id}, **figures})  # fmt: skip
+    if selected:
+        links += _native_links(snapshot, selected, borders, nodes, pseudonym, metrics)
+    for n in nodes.values():
+        n["tps"] = sorted(set(n["tps"]))
+    view["nodes"] = sorted(nodes.values(), key=lambda n: n["id"])
+    view["links"] = sorted(links, key=lambda lk: (lk["kind"], lk["id"]))
+    return TopologyView(view, _rfc8345(view, pseudonym))
+
+
+def _native_links(snapshot: Snapshot, selected: dict[str, str],
+                  borders: dict[tuple[str, str], _Bp], nodes: dict[str, Json],
+                  pseudonym: Pseudonymizer, metrics: Collection[str]) -> list[Json]:
+    """Filtered mode: internal links between selected nodes; their ends join the nodes' tps."""
+    states = link_states(snapshot)
+    out = []
+    for link in snapshot.topology.links:
+        if link.kind is not LinkKind.INTERNAL or not (
+            link.source_node in selected and link.dest_node in selected
+        ):
+            continue
+        ends = []
+        for node, tp in ((link.source_node, link.source_tp), (link.dest_node, link.dest_tp)):
+            border = borders.get((node, tp))
+            ends.append({"node": selected[node],
+                         "tp": border.id if border else pseudonym("tp", f"{node}\x00{tp}")})
+            if border is None:
+                nodes[selected[node]]["tps"].append(ends[-1]["tp"])
+        state = states.get(link.link_id)
+        down = link.oper_status is OperStatus.DOWN or (state is not None and state.down)
+        delay = state.delay_us if state and state.delay_us is not None else link.delay_us
+        bandwidth = ab.available_bps(link.capacity_bps, state)
+        out.append({"id": pseudonym("ln", link.link_id), "kind": "native",
+                    "source": ends[0], "destination": ends[1],
+                    "status": "down" if down else link.oper_status.value,
+                    **_metrics(metrics, delay, bandwidth, link.srlgs)})  # fmt: skip
+    return out
+
+
+def _te_bandwidth(mbps: float) -> str:
+    """RFC 8776 te-bandwidth for packet switching: bytes/s as an IEEE float32 hex string."""
+    per_s = mbps * 125_000
+    text = float(np.float32(per_s if per_s >= 1 else 0.0)).hex()  # the pattern has no p-N
+    mantissa, exponent = text.split("p")
+    return f"{mantissa.rstrip('0').rstrip('.')}p{exponent}"
+
+
+def _te_tp_id(tp: str) -> int | str | None:
+    """te-tp-id is a uint32 or an IP address; anything else cannot be sent in it."""
+    try:
+        return int(tp) if tp.isdigit() and int(tp) < 2**32 else str(ipaddress.ip_address(tp))
+    except ValueError:
+        return None
+
+
+def _te_link(link: Json) -> Json:
+    attrs: Json = {"is-abstract": [None]} if link["kind"] == "abstract" else {}
+    if "name" in link:
+        attrs["name"] = link["name"]
+    if "delay_ms" in link:
+        attrs["te-delay-metric"] = min(round(link["delay_ms"] * 1000), 2**32 - 1)  # uint32, µs
+    if (bw := link.get("available_bandwidth_mbps", link.get("capacity_mbps"))) is not None:
+        attrs["max-link-bandwidth"] = {"te-bandwidth": {"generic": _te_bandwidth(bw)}}
+    if "srlgs" in link:
+        attrs["te-srlgs"] = {"value": link["srlgs"]}
+    src, dst = link["source"], link.get("destination")
+    out: Json = {"link-id": link["id"], "source": {"source-node": src["node"],
+                                                   "source-tp": src["tp"]}}  # fmt: skip
+    if "remote" in link:
+        remote = link["remote"]
+        attrs["external-domain"] = {"network-ref": remote["network"]}
+        if "node" in remote:  # the peer's own end (leafrefs allow require-instance false)
+            dst = {"node": remote["node"], **({"tp": remote["tp"]} if "tp" in remote else {})}
+            if _DOTTED_QUAD.fullmatch(remote["node"]):  # te-node-id is a dotted quad
+                attrs["external-domain"]["remote-te-node-id"] = remote["node"]
+        if (tp_id := _te_tp_id(remote.get("tp", ""))) is not None:
+            attrs["external-domain"]["remote-te-link-tp-id"] = tp_id
+    if dst is not None:
+        out["destination"] = {"dest-node": dst["node"],
+                              **({"dest-tp": dst["tp"]} if "tp" in dst else {})}  # fmt: skip
+    status = link.get("status", "up")
+    out[f"{_TE}te"] = {"te-link-attributes": attrs,
+                       "oper-status": status if status in ("up", "down") else "unknown"}
+    return out
+
+
+def _matrix_entry(i: int, entry: Json) -> Json:
+    """RFC 8795 connectivity-matrix entry; uint64 values are strings in YANG JSON."""
+    metrics = []
+    if "delay_ms" in entry:
+        metrics.append({"metric-type": "ietf-te-types:path-metric-delay-average",
+                        "accumulative-value": str(round(entry["delay_ms"] * 1000))})  # fmt: skip
+    if "available_bandwidth_mbps" in entry:  # bytes/s, as te-bandwidth
+        per_s = round(entry["available_bandwidth_mbps"] * 125e3)
+        metrics.append({"metric-type": "ietf-te-types:path-metric-residual-bandwidth",
+                        "accumulative-value": str(per_s)})  # fmt: skip
+    props: Json = {"path-metric": metrics} if metrics else {}
+    if "srlgs" in entry:
+        props["path-srlgs-lists"] = {"path-srlgs-list": [
+            {"usage": "ietf-te-types:route-include-object", "values": entry["srlgs"]}]}  # fmt: skip
+    return {"id": i, "from": {"tp-ref": entry["from"]}, "to": {"tp-ref": entry["to"]},
+            "is-allowed": True, **({"path-properties": props} if props else {})}  # fmt: skip
+
+
+def _rfc8345(view: Json, pseudonym: Pseudonymizer) -> Json:
+    """The same view as RFC 8345 with RFC 8795 TE augmentations; nothing from below it."""
+    if view["mode"] == "none":
+        return {f"{_NW}networks": {"network": []}}
+    tps: dict[str, list[str]] = {n["id"]: list(n["tps"]) for n in view["nodes"]}
+    for bp in view["border_points"]:
+        tps[bp["node"]].append(bp["id"])
+    matrix = [_matrix_entry(i, e) for i, e in enumerate(view["connectivity"], start=1)]
+    nodes = []
+    for node in view["nodes"]:
+        attrs: Json = {"is-abstract": [None]} if node["abstract"] else {}
+        if matrix and node["abstract"]:
+            count = {"number-of-entries": len(matrix)} if len(matrix) <= 0xFFFF else {}  # uint16
+            attrs["connectivity-matrices"] = {**count, "connectivity-matrix": matrix}
+        # te-node-id is a dotted quad: four bytes of a hash of the (already public) node id
+        te_id = ".".join(map(str, hashlib.blake2b(node["id"].encode(), digest_size=4).digest()))
+        nodes.append({"node-id": node["id"], f"{_TE}te-node-id": te_id,
+                      f"{_NT}termination-point": [{"tp-id": t} for t in sorted(tps[node["id"]])],
+                      f"{_TE}te": {"te-node-attributes": attrs}})  # fmt: skip
+    network = {"network-id": pseudonym("nw", "topology"),
+               "network-types": {f"{_TE}te-topology": {}},
+               "node": nodes, f"{_NT}link": [_te_link(lk) for lk in view["links"]]}  # fmt: skip
+    return {f"{_NW}networks": {"network": [network]}}
