@@ -31,6 +31,8 @@ class AudienceViews:
     item_contents: Mapping[tuple[str, str], bytes] = field(default_factory=dict)
     # the newest data revision all these views are known to reflect (content unchanged since)
     checked: int = 0
+    # views the leak guard stopped with no earlier version to fall back on: served as 503
+    withheld: frozenset[str] = frozenset()
 
 
 NETWORKS = "ietf-network:networks"
@@ -109,7 +111,12 @@ def build_views(
             item_body = _envelope(audience, view, revision, policy_version, "item", one)
             items[key] = RenderedView(item_body, _etag(item_body), revision, policy_version)
     return AudienceViews(
-        views=views, items=items, contents=contents, item_contents=item_contents, checked=revision
+        views=views,
+        items=items,
+        contents=contents,
+        item_contents=item_contents,
+        checked=revision,
+        withheld=frozenset(v for v in previous.withheld if v in keep),
     )
 
 

@@ -18,9 +18,9 @@ from gateway.disclosure import (
     next_boundary,
     render,
 )
-from gateway.disclosure.project import ViewData
 from gateway.model import Snapshot
-from gateway.views.cache import ViewCache, build_views
+from gateway.views.cache import AudienceViews, ViewCache, build_views
+from gateway.views.screen import Screen
 
 log = logging.getLogger("demarc.views")
 
@@ -47,6 +47,7 @@ class Refresher:
         *,
         clock: Clock = lambda: datetime.now(UTC),
         debounce_s: float = 0.02,
+        screen: Screen | None = None,
     ) -> None:
         self._cache = cache
         self._snapshot = snapshot
@@ -61,6 +62,7 @@ class Refresher:
         self._boundary: datetime | None = None
         self._refreshed = asyncio.Condition()
         self.failures = 0  # renders that failed and published nothing
+        self.screen = screen or Screen()
 
     def poke(self) -> None:
         """Something changed: refresh soon (changes arriving meanwhile are coalesced)."""
@@ -99,17 +101,11 @@ class Refresher:
                 self._cache.touch(audience, snapshot.revision)
                 self._seen[audience] = (policy.version, dict(snapshot.kind_revisions))
         results = await asyncio.to_thread(self._render_all, plans, snapshot, now)
-        for plan, rendered in zip(plans, results, strict=True):
-            if rendered is None:
+        # every audience switches in this one loop iteration: no reader sees a mix of revisions
+        for plan, result in zip(plans, results, strict=True):
+            if result is None:
                 continue
-            previous = self._cache.get(plan.audience)
-            keep = frozenset(plan.policy.views) - plan.views
-            self._cache.publish(
-                plan.audience,
-                build_views(
-                    plan.audience, previous, rendered, snapshot.revision, plan.policy.version, keep
-                ),
-            )
+            self._cache.publish(plan.audience, result)
             self._seen[plan.audience] = (plan.policy.version, dict(snapshot.kind_revisions))
         histories = {h for p in policies for h in p.history_hours}
         self._boundary = next_boundary(snapshot, now, histories)
@@ -139,15 +135,25 @@ class Refresher:
 
     def _render_all(
         self, plans: list[_Plan], snapshot: Snapshot, now: datetime
-    ) -> list[dict[str, ViewData] | None]:
-        out: list[dict[str, ViewData] | None] = []
+    ) -> list[AudienceViews | None]:
+        """Render, serialise and screen every planned audience (in a worker thread)."""
+        out: list[AudienceViews | None] = []
         for plan in plans:
             pseudonym = self._pseudonyms.get(plan.audience)
             if pseudonym is None:
                 pseudonym = Pseudonymizer(audience_key(self._secret, plan.audience))
                 self._pseudonyms[plan.audience] = pseudonym
             try:
-                out.append(render(plan.policy, snapshot, plan.audience, pseudonym, now, plan.views))
+                rendered = render(plan.policy, snapshot, plan.audience, pseudonym, now, plan.views)
+                previous = self._cache.get(plan.audience)
+                keep = frozenset(plan.policy.views) - plan.views
+                views = build_views(
+                    plan.audience, previous, rendered, snapshot.revision, plan.policy.version, keep
+                )
+                if self.screen.enabled:
+                    guard = self.screen.guard_for(plan.audience, plan.policy, snapshot, rendered)
+                    views, _ = self.screen.screen(plan.audience, guard, views, previous)
+                out.append(views)
             except Exception as exc:
                 # fail closed: this audience keeps its previous views; nothing new is published
                 self.failures += 1

@@ -1,0 +1,64 @@
+"""The leak guard on the way out: public bodies that are not pre-scanned views are scanned here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from gateway.api.deps import PRINCIPAL_KEY, error_response
+from gateway.disclosure.guard import Guard
+
+log = logging.getLogger("demarc.leakguard")
+
+PRESCANNED = "demarc.prescanned"  # set by routes that send bytes the refresher already scanned
+WITHHELD = "this response was withheld"
+
+
+class EgressGuard:
+    """Buffers each non-view response (errors, OpenAPI, docs: all small), scans it with the
+    audience's guard, and sends a fixed 503 instead when it names anything internal."""
+
+    def __init__(self, app: Any, guard: Callable[[str], Guard | None],
+                 on_hit: Callable[[str, str, tuple[str, ...]], None]) -> None:  # fmt: skip
+        self.app = app
+        self._guard = guard
+        self._on_hit = on_hit
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start: dict[str, Any] | None = None
+        chunks: list[bytes] = []
+
+        async def buffered(message: dict[str, Any]) -> None:
+            nonlocal start
+            if scope.get(PRESCANNED):
+                await send(message)
+            elif message["type"] == "http.response.start":
+                start = message
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    await self._finish(scope, receive, send, start, b"".join(chunks))
+            else:
+                await send(message)
+
+        await self.app(scope, receive, buffered)
+
+    async def _finish(self, scope: dict[str, Any], receive: Any, send: Any,
+                      start: dict[str, Any] | None, body: bytes) -> None:  # fmt: skip
+        principal = scope.get(PRINCIPAL_KEY)
+        audience = principal.id if principal is not None else ""
+        guard = self._guard(audience)
+        hits = guard.scan(body) if guard is not None else []
+        if hits:
+            classes = tuple(sorted({h.term_class.value for h in hits}))
+            self._on_hit(audience, str(scope.get("path", "")), classes)
+            log.error("leak guard withheld a response to %s: %s", audience, ", ".join(classes))
+            await error_response(503, "withheld", WITHHELD)(scope, receive, send)
+            return
+        assert start is not None
+        await send(start)
+        await send({"type": "http.response.body", "body": body})
