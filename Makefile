@@ -20,6 +20,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/demarc policy check policies
+	$(BIN)/demarc policy test policies
 	$(BIN)/ruff check gateway tests $(wildcard bench)
 	$(BIN)/mypy gateway
 	$(BIN)/pytest

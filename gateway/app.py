@@ -6,20 +6,28 @@ import asyncio
 import contextlib
 import os
 import secrets
+from collections import deque
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from gateway import __doc__ as _about
-from gateway.api import admin, ingest, public
-from gateway.api.deps import IdentityMiddleware, install_error_handlers
-from gateway.disclosure import PolicySet, compile_policy, load_policy_dir
+from gateway.api import admin, ingest, policies, public
+from gateway.api.deps import IdentityMiddleware, ProxyMode, install_error_handlers
+from gateway.api.egress import EgressGuard
+from gateway.audit import AuditLog
+from gateway.disclosure import PolicySet
 from gateway.identity import INTERNAL_ROLES, PUBLIC_ROLES, Registry, load_registry
 from gateway.ingest import AlertLabelMap
+from gateway.lifecycle import PolicyLifecycle
+from gateway.policyrecords import Event
+from gateway.policystore import PolicyDb
+from gateway.proxy import ForwardedCertVerifier, parse_networks
 from gateway.settings import Settings
 from gateway.store import SqliteBackend, Store
 from gateway.tls import Rejections, TlsState
 from gateway.views import Refresher, ViewCache
+from gateway.views.screen import Screen, Withheld
 
 VERSION = "0.1.0"
 
@@ -41,7 +49,8 @@ class Gateway:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.registry: Registry = load_registry(settings.principals_path, settings.trust_domain)
-        self.policies = PolicySet(compile_policy(p) for p in load_policy_dir(settings.policies_dir))
+        # filled at start from the policy store, which the files in policies_dir seed once
+        self.policies = PolicySet(())
         labels = settings.alert_labels
         self.alert_labels = AlertLabelMap(
             node=labels.node,
@@ -52,6 +61,8 @@ class Gateway:
         )
         self.store = Store(SqliteBackend(settings.database_path))
         self.cache = ViewCache()
+        self.leaks: deque[Withheld] = deque(maxlen=1000)  # the latest, for staff and tests
+        self.screen = Screen(on_leak=self._withheld, enabled=settings.leak_guard)
         self.refresher = Refresher(
             self.cache,
             snapshot=lambda: self.store.snapshot,
@@ -59,12 +70,56 @@ class Gateway:
             policies=lambda: self.policies,
             secret=load_secret(settings.secret_path),
             debounce_s=settings.refresh_debounce_s,
+            screen=self.screen,
         )
         self.tls_rejections = Rejections()
         self.tls: TlsState | None = None  # set by the server that serves this gateway
+        self._proxy: tuple[int, ProxyMode] | None = None
+        self.policy_db = PolicyDb(settings.database_path)
+        self.audit = AuditLog(self.policy_db)
+        self.lifecycle = PolicyLifecycle(
+            self.policy_db,
+            record=self.audit.record,
+            current=lambda: self.policies,
+            apply=self.activate,
+            audiences=lambda: self.registry.audiences(),
+            snapshot=lambda: self.store.snapshot,
+            secret=load_secret(settings.secret_path),
+        )
         self._tasks: list[asyncio.Task[None]] = []
         self.public_app = create_public_app(self)
         self.internal_app = create_internal_app(self)
+
+    def _withheld(self, event: Withheld) -> None:
+        """The leak guard stopped a body: keep it for staff, durably, with classes and digests
+        only. Called from the refresher's worker thread or the event loop; the write is a
+        short locked SQLite transaction either way."""
+        self.leaks.append(event)
+        self.policy_db.append_events(
+            [
+                Event(
+                    kind="leak-withheld",
+                    principal="demarc",
+                    audience=event.audience,
+                    view=event.view,
+                    detail={"classes": list(event.classes), "digests": list(event.digests)},
+                )
+            ]
+        )
+
+    def proxy_mode(self) -> ProxyMode | None:
+        """Trusted-proxy mode, when configured and the TLS state (for its checks) is loaded."""
+        if not self.settings.trusted_proxies or self.tls is None:
+            return None
+        # rebuilt when the TLS state reloads: a new CA bundle applies to forwarded certs too
+        if self._proxy is None or self._proxy[0] != self.tls.generation:
+            mode = ProxyMode(
+                parse_networks(self.settings.trusted_proxies),
+                ForwardedCertVerifier(self.settings.ca_path),
+                self.tls.refuse,
+            )
+            self._proxy = (self.tls.generation, mode)
+        return self._proxy[1]
 
     def activate(self, policies: PolicySet) -> None:
         """Make ``policies`` the active set. Each audience's views switch whole, at its next
@@ -74,6 +129,8 @@ class Gateway:
 
     async def start(self) -> None:
         await self.store.open()
+        await self.lifecycle.open(self.settings.policies_dir)
+        self.audit.start()
         self.store.on_commit(self.refresher.poke)
         await self.refresher.refresh()  # serve views from the first request on
         self._tasks.append(asyncio.create_task(self.refresher.run(), name="demarc-refresher"))
@@ -85,6 +142,8 @@ class Gateway:
                 await task
         self._tasks.clear()
         await self.store.close()
+        await self.audit.close()
+        await asyncio.to_thread(self.policy_db.close)
 
 
 def _base_app(gateway: Gateway, title: str, description: str) -> FastAPI:
@@ -110,7 +169,14 @@ def create_public_app(gateway: Gateway) -> IdentityMiddleware:
         "spiffe://<trust-domain>/peer/<name> or .../customer/<name>.",
     )
     app.include_router(public.router)
-    return IdentityMiddleware(app, lambda: gateway.registry, PUBLIC_ROLES, gateway.tls_rejections)
+    guarded = EgressGuard(
+        app,
+        gateway.screen.guard,
+        lambda audience, path, classes: gateway._withheld(Withheld(audience, path, classes, ())),
+    )
+    return IdentityMiddleware(
+        guarded, lambda: gateway.registry, PUBLIC_ROLES, gateway.tls_rejections, gateway.proxy_mode
+    )
 
 
 def create_internal_app(gateway: Gateway) -> IdentityMiddleware:
@@ -122,8 +188,9 @@ def create_internal_app(gateway: Gateway) -> IdentityMiddleware:
     )
     app.include_router(ingest.router)
     app.include_router(admin.router)
+    app.include_router(policies.router)
     return IdentityMiddleware(
-        app, lambda: gateway.registry, INTERNAL_ROLES, gateway.tls_rejections
+        app, lambda: gateway.registry, INTERNAL_ROLES, gateway.tls_rejections, gateway.proxy_mode
     )
 
 

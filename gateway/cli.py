@@ -150,6 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = policy.add_parser("check", help="validate policy files (file:line:col: message)")
     check.add_argument("dir", type=Path, nargs="?", default=Path("policies"))
     check.set_defaults(func=_policy_check)
+    from gateway.policycli import add_commands
+
+    add_commands(policy)  # test, preview, diff
 
     schemas = sub.add_parser("schemas", help="JSON Schema").add_subparsers(
         dest="schemas", required=True

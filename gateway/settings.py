@@ -52,12 +52,19 @@ class Settings(BaseSettings):
     )
     public: Listener = Listener(port=8443)
     internal: Listener = Listener(port=9443)
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="socket peers (addresses or CIDRs) whose x-forwarded-client-cert is honoured",
+    )
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
     secret_file: Path | None = Field(
         None, description="pseudonym master key; default <data_dir>/secret"
     )
     alert_labels: AlertLabels = AlertLabels()
     refresh_debounce_s: float = Field(0.02, ge=0, le=10)
+    leak_guard: bool = Field(
+        True, description="scan every public body for internal terms before it is sent"
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -131,7 +131,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory, demo: DemoData) -> Pki:
 
 def _principals(demo: DemoData) -> list[str]:
     return (
-        [SOURCE, STAFF]
+        [SOURCE, STAFF, "staff/bob"]
         + [f"peer/{p}" for p in demo.peers]
         + [f"customer/{c}" for c in demo.customers]
     )

@@ -6,6 +6,7 @@ certificate that names no principal, or a principal on the wrong listener, gets 
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import shutil
 import socket
@@ -14,8 +15,11 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from gateway.demo.network import DemoData
@@ -184,7 +188,8 @@ def test_forged_xfcc_from_an_untrusted_peer_is_ignored(
     server: RunningGateway, pki_dir: Path, version: ssl.TLSVersion
 ) -> None:
     ctx = _context(pki_dir, "peer-acme", version)
-    forged = f"By=spiffe://{TRUST_DOMAIN}/x;URI=spiffe://{TRUST_DOMAIN}/customer/globex"
+    forged = _xfcc(pki_dir, "customer-globex")
+    before = server.gateway.tls_rejections.counts["xfcc-untrusted"]
     conn = http.client.HTTPSConnection("localhost", server.public_port, context=ctx, timeout=5)
     try:
         conn.request("GET", "/v1/services", headers={"x-forwarded-client-cert": forged})
@@ -195,6 +200,61 @@ def test_forged_xfcc_from_an_untrusted_peer_is_ignored(
         assert b'"audience":"peer/acme"' in conn.getresponse().read()
     finally:
         conn.close()
+    assert _recorded(server, "xfcc-untrusted", before)
+
+
+def _xfcc(pki_dir: Path, stem: str, *, digest: str | None = None) -> str:
+    pem = (pki_dir / f"{stem}.crt").read_bytes()
+    cert = x509.load_pem_x509_certificate(pem)
+    der = cert.public_bytes(Encoding.DER)
+    digest = digest or hashlib.sha256(der).hexdigest()
+    return f'By=spiffe://{TRUST_DOMAIN}/envoy;Hash={digest};Cert="{quote(pem.decode())}"'
+
+
+@pytest.fixture(scope="module")
+def proxied(
+    tmp_path_factory: pytest.TempPathFactory, pki_dir: Path, demo: DemoData
+) -> Iterator[RunningGateway]:
+    """A gateway behind a trusted proxy on 127.0.0.1 (Envoy forwarding client certificates)."""
+    running = _server(tmp_path_factory.mktemp("proxied-gw"), pki_dir, demo,
+                      trusted_proxies=["127.0.0.0/8"])  # fmt: skip
+    yield running
+    running.stop()
+
+
+def _via_proxy(proxied: RunningGateway, pki_dir: Path, xfcc: str, path: str) -> tuple[int, bytes]:
+    ctx = _context(pki_dir, "source-feeder", ssl.TLSVersion.TLSv1_3)  # the proxy's own cert
+    conn = http.client.HTTPSConnection("localhost", proxied.public_port, context=ctx, timeout=5)
+    try:
+        conn.request("GET", path, headers={"x-forwarded-client-cert": xfcc})
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def test_trusted_proxy_forwards_a_verified_client(proxied: RunningGateway, pki_dir: Path) -> None:
+    status, body = _via_proxy(proxied, pki_dir, _xfcc(pki_dir, "customer-globex"), "/v1/views")
+    assert status == 200 and b'"audience":"customer/globex"' in body
+
+
+@pytest.mark.parametrize(
+    ("stem", "tamper", "reason"),
+    [("customer-globex", "hash", "xfcc-hash-mismatch"),
+     ("untrusted-ca", None, "xfcc-untrusted-cert"),
+     ("no-eku", None, "xfcc-no-eku"),
+     ("customer-globex", "two", "xfcc-malformed")],
+)  # fmt: skip
+def test_trusted_proxy_refuses_a_bad_forwarded_certificate(
+    proxied: RunningGateway, pki_dir: Path, stem: str, tamper: str | None, reason: str
+) -> None:
+    xfcc = _xfcc(pki_dir, stem, digest="0" * 64 if tamper == "hash" else None)
+    if tamper == "two":
+        xfcc = f"{xfcc},{_xfcc(pki_dir, 'peer-acme')}"
+    before = proxied.gateway.tls_rejections.counts[reason]
+    status, body = _via_proxy(proxied, pki_dir, xfcc, "/v1/views")
+    assert status == 403 and b"audience" not in body
+    assert _recorded(proxied, reason, before), dict(proxied.gateway.tls_rejections.counts)
 
 
 def _wait_reload(server: RunningGateway, generation: int) -> None:
@@ -347,3 +407,18 @@ def test_server_certificate_rotates_without_dropping_open_connections(
         ctx.wrap_socket(raw, server_hostname="localhost") as tls,
     ):
         assert tls.getpeercert()["serialNumber"] != old_serial
+
+
+def test_trusted_proxy_refuses_a_revoked_forwarded_certificate(
+    proxied: RunningGateway, pki_dir: Path
+) -> None:
+    stem = _fresh(pki_dir, "xfcc-revoked")
+    xfcc = _xfcc(pki_dir, stem)
+    assert _via_proxy(proxied, pki_dir, xfcc, "/v1/views")[0] == 200
+    assert proxied.gateway.tls is not None
+    generation = proxied.gateway.tls.generation
+    before = proxied.gateway.tls_rejections.counts["xfcc-revoked"]
+    revoke(pki_dir, pki_dir / f"{stem}.crt")
+    _wait_reload(proxied, generation)
+    assert _via_proxy(proxied, pki_dir, xfcc, "/v1/views")[0] == 403
+    assert _recorded(proxied, "xfcc-revoked", before)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
 
 from gateway.api.deps import CurrentPrincipal
+from gateway.audit import MAX_LIMIT, AuditLog, AuditQuery
 from gateway.errors import Forbidden
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
@@ -26,6 +30,7 @@ class Status(BaseModel):
     policies: list[ActivePolicy]
     render_failures: int
     tls_rejections: dict[str, int]
+    leaks_withheld: dict[str, int]
 
 
 def _staff(principal: CurrentPrincipal) -> None:
@@ -53,5 +58,43 @@ async def status(request: Request, principal: CurrentPrincipal) -> Status:
             for p in gateway.policies
         ],
         render_failures=gateway.refresher.failures,
+        disclosures_dropped=gateway.audit.dropped,
         tls_rejections=dict(gateway.tls_rejections.counts),
+        leaks_withheld=dict(gateway.screen.counts),
     )
+
+
+class AuditPage(BaseModel):
+    events: list[dict[str, Any]]
+    next_cursor: str | None = Field(description="pass as cursor for the next (older) page")
+    disclosures_dropped: int = Field(description="disclosure records lost since start")
+
+
+@router.get("/audit", response_model=AuditPage, summary="The audit trail, newest first")
+async def audit(
+    request: Request,
+    principal: CurrentPrincipal,
+    principal_id: Annotated[str | None, Query(alias="principal", max_length=200)] = None,
+    kind: Annotated[str | None, Query(max_length=50)] = None,
+    audience: Annotated[str | None, Query(max_length=200)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    cursor: Annotated[str | None, Query(max_length=20, pattern=r"^[0-9]+$")] = None,
+) -> AuditPage:
+    """Policy events (draft, approve, activate, rollback, rejected) and disclosures (who was
+    sent which view, at which data revision, under which policy version, and the digest of the
+    bytes: the first 128 bits of their SHA-256, as in the ETag)."""
+    _staff(principal)
+    log: AuditLog = request.app.state.gateway.audit
+    query = AuditQuery(
+        principal=principal_id,
+        kind=kind,
+        audience=audience,
+        since=since,
+        until=until,
+        limit=limit,
+        cursor=int(cursor) if cursor else None,
+    )
+    events, next_cursor = await log.query(query)
+    return AuditPage(events=events, next_cursor=next_cursor, disclosures_dropped=log.dropped)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
@@ -14,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.errors import DemarcError, InvalidInput, PolicyError
 from gateway.identity import Principal, Registry
+from gateway.proxy import XFCC, ForwardedCertVerifier, Network, trusted
 from gateway.tls import Rejections
 from gateway.tlsproto import client_cert_der
 
@@ -37,6 +39,15 @@ def error_response(status: int, code: str, message: str, **extra: Any) -> Respon
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
+@dataclass(frozen=True)
+class ProxyMode:
+    """Trusted-proxy mode: whose x-forwarded-client-cert is honoured, and how it is checked."""
+
+    networks: tuple[Network, ...]
+    verifier: ForwardedCertVerifier
+    refuse: Callable[[bytes], str | None]  # the TLS layer's own checks (EKU, revocation, ...)
+
+
 class IdentityMiddleware:
     """Every request, docs and unknown paths included, needs a registered principal whose role
     belongs on this listener; anything else gets 403 before any route is looked up."""
@@ -47,26 +58,60 @@ class IdentityMiddleware:
         registry: Callable[[], Registry],
         roles: frozenset[str],
         rejections: Rejections | None = None,
+        proxy: Callable[[], ProxyMode | None] = lambda: None,
     ) -> None:
         self.app = app
         self._registry = registry
         self._roles = roles
         self._rejections = rejections or Rejections()
+        self._proxy = proxy
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         der = client_cert_der(scope)
+        forwarded = _header(scope, XFCC)
+        if forwarded is not None:
+            der, reason = self._forwarded(scope, forwarded, der)
+            if reason is not None:
+                await self._refuse(scope, receive, send, reason)
+                return
         principal = self._registry().identify(der) if der else None
         if principal is None or principal.role not in self._roles:
             reason = "unknown-principal" if principal is None else "wrong-listener"
-            self._rejections.record(reason, scope.get("client"))
-            response = error_response(403, "forbidden", FORBIDDEN)
-            await response(scope, receive, send)
+            await self._refuse(scope, receive, send, reason)
             return
         scope[PRINCIPAL_KEY] = principal
         await self.app(scope, receive, send)
+
+    def _forwarded(
+        self, scope: dict[str, Any], header: str, der: bytes | None
+    ) -> tuple[bytes | None, str | None]:
+        proxy = self._proxy()
+        if proxy is None or not trusted(scope.get("client"), proxy.networks):
+            # a client cannot name itself: the header is ignored, the attempt counted
+            self._rejections.record("xfcc-untrusted", scope.get("client"))
+            return der, None
+        result = proxy.verifier.verify(header)
+        if result.der is None:
+            return None, result.reason or "xfcc-malformed"
+        refused = proxy.refuse(result.der)
+        if result.reason is not None:
+            # the chain did not verify; the TLS layer's own checks may name the cause better
+            specific = refused in ("no-eku", "wrong-eku", "ca-as-client", "weak-key")
+            return None, f"xfcc-{refused}" if specific else result.reason
+        return (None, f"xfcc-{refused}") if refused else (result.der, None)
+
+    async def _refuse(self, scope: dict[str, Any], receive: Any, send: Any, reason: str) -> None:
+        self._rejections.record(reason, scope.get("client"))
+        await error_response(403, "forbidden", FORBIDDEN)(scope, receive, send)
+
+
+def _header(scope: dict[str, Any], name: bytes) -> str | None:
+    """Every value of the header, joined as one list: a second copy is not hidden."""
+    values = [v.decode("latin-1") for k, v in scope.get("headers") or () if k == name]
+    return ",".join(values) if values else None
 
 
 async def current_principal(request: Request) -> Principal:

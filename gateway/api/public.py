@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import Response
 
 from gateway.api.deps import NOT_FOUND, CurrentPrincipal, error_response
+from gateway.api.egress import PRESCANNED
 from gateway.views import AudienceViews, RenderedView
 from gateway.views.types import (
     ErrorBody,
@@ -44,7 +45,10 @@ def _send(
     media_type: str = "application/json",
 ) -> Response:
     if view is None:
+        if name in views.withheld:  # the leak guard stopped it and there is nothing older
+            return error_response(503, "withheld", "this view is temporarily unavailable")
         return error_response(404, "not_found", NOT_FOUND)
+    request.scope[PRESCANNED] = True  # these bytes were scanned before they were published
     headers = {
         "ETag": view.etag,
         "Demarc-Revision": str(views.checked),
@@ -53,6 +57,9 @@ def _send(
     }
     if _matches(if_none_match, view.etag):
         return Response(status_code=304, headers=headers)
+    # a list append: the audit log writes its buffer in batches, off the request path
+    audit = request.app.state.gateway.audit
+    audit.disclosed(who, name, view.revision, view.policy_version, view.etag)
     return Response(view.body, media_type=media_type, headers=headers)
 
 

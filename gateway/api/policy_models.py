@@ -1,0 +1,86 @@
+"""What the policy admin routes receive and return."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProblemOut(_Out):
+    where: str
+    message: str
+
+
+class VersionOut(_Out):
+    audience: str
+    number: int
+    version: str = Field(description="digest[:12], as in every view's policy_version")
+    digest: str
+    author: str
+    approver: str | None
+    activated_by: str
+    activated_at: str
+    origin: str
+    draft: int | None
+    widening: bool
+    text: str | None = None
+
+
+class ApprovalOut(_Out):
+    approver: str
+    digest: str
+    at: str
+
+
+class DraftOut(_Out):
+    id: int
+    audience: str
+    version: str
+    digest: str
+    authors: list[str]
+    base: int | None = Field(description="the version number it was written against")
+    state: str
+    origin: str
+    source: str | None
+    created_at: str
+    updated_at: str
+    approvals: list[ApprovalOut]
+    text: str
+
+
+class PolicyOut(_Out):
+    audience: str
+    active: VersionOut | None
+    drafts: list[DraftOut]
+
+
+class ValidationOut(_Out):
+    valid: bool
+    audience: str | None = None
+    version: str | None = None
+    problems: list[ProblemOut]
+    activation_problems: list[ProblemOut] = Field(
+        default_factory=list, description="valid, but it would be refused at activation"
+    )
+
+
+class Digest(_Out):
+    digest: str = Field(min_length=12, max_length=64, description="what you reviewed")
+
+
+class MaybeDigest(_Out):
+    digest: str | None = Field(None, min_length=12, max_length=64)
+
+
+class RollbackIn(_Out):
+    to: int = Field(ge=1, description="the version number to serve again")
+
+
+class RollbackOut(_Out):
+    activated: bool
+    draft: DraftOut
+    version: VersionOut | None
+    reason: str | None
