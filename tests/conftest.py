@@ -6,7 +6,7 @@ import asyncio
 import shutil
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -182,30 +182,43 @@ def served(
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
+def _clients(url: str, pki: Pki) -> Iterator[Callable[[str], httpx.Client]]:
+    clients: list[httpx.Client] = []
+
+    def make(principal: str) -> httpx.Client:
+        client = httpx.Client(base_url=url, verify=pki.context(principal))
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
 @pytest.fixture
-def public(served: RunningGateway, pki: Pki) -> Any:
+def public(served: RunningGateway, pki: Pki) -> Iterator[Callable[[str], httpx.Client]]:
     """``public("peer/acme")`` → an httpx client on the public listener as that principal."""
-    clients: list[httpx.Client] = []
-
-    def make(principal: str) -> httpx.Client:
-        client = httpx.Client(base_url=served.public_url, verify=pki.context(principal))
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.close()
+    yield from _clients(served.public_url, pki)
 
 
 @pytest.fixture
-def internal(served: RunningGateway, pki: Pki) -> Any:
-    clients: list[httpx.Client] = []
+def internal(served: RunningGateway, pki: Pki) -> Iterator[Callable[[str], httpx.Client]]:
+    yield from _clients(served.internal_url, pki)
 
-    def make(principal: str) -> httpx.Client:
-        client = httpx.Client(base_url=served.internal_url, verify=pki.context(principal))
-        clients.append(client)
-        return client
 
-    yield make
-    for client in clients:
-        client.close()
+@pytest.fixture
+def fresh(tmp_path: Path, pki: Pki, demo: DemoData) -> Iterator[RunningGateway]:
+    """A gateway of its own, with a copy of the sample policies: for tests that change them."""
+    from tests.policyapi import gateway_with_copied_policies
+
+    with gateway_with_copied_policies(tmp_path, pki, demo) as server:
+        yield server
+
+
+@pytest.fixture
+def clients(fresh: RunningGateway, pki: Pki) -> Iterator[Any]:
+    from tests.policyapi import Clients
+
+    made = Clients(fresh, pki)
+    yield made
+    made.close()

@@ -5,12 +5,9 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
-import pytest
 
 from gateway.demo.network import DemoData
 from tests.conftest import Pki, RunningGateway
@@ -19,24 +16,10 @@ from tests.policyapi import (
     BOB,
     Clients,
     draft,
-    gateway_with_copied_policies,
     policy_text,
     version_of,
     widen,
 )
-
-
-@pytest.fixture
-def fresh(tmp_path: Path, pki: Pki, demo: DemoData) -> Iterator[RunningGateway]:
-    with gateway_with_copied_policies(tmp_path, pki, demo) as server:
-        yield server
-
-
-@pytest.fixture
-def clients(fresh: RunningGateway, pki: Pki) -> Iterator[Clients]:
-    made = Clients(fresh, pki)
-    yield made
-    made.close()
 
 
 def test_readers_during_activation_see_the_old_or_the_new_version_never_a_mix(

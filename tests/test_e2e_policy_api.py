@@ -2,39 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
 from gateway.demo.network import DemoData
-from tests.conftest import Pki, RunningGateway
+from tests.conftest import RunningGateway
 from tests.policyapi import (
     ALICE,
     BOB,
     Clients,
     draft,
-    gateway_with_copied_policies,
     narrow,
     policy_text,
     version_of,
     widen,
 )
-
-
-@pytest.fixture
-def fresh(tmp_path: Path, pki: Pki, demo: DemoData) -> Iterator[RunningGateway]:
-    """A gateway of its own: these tests change its policies."""
-    with gateway_with_copied_policies(tmp_path, pki, demo) as server:
-        yield server
-
-
-@pytest.fixture
-def clients(fresh: RunningGateway, pki: Pki) -> Iterator[Clients]:
-    made = Clients(fresh, pki)
-    yield made
-    made.close()
 
 
 def test_only_staff_may_use_the_policy_api(clients: Clients) -> None:

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from gateway.demo.network import DemoData
-from tests.conftest import Pki, RunningGateway
+from tests.conftest import RunningGateway
 from tests.policyapi import (
     ALICE,
     BOB,
     Clients,
     draft,
-    gateway_with_copied_policies,
     narrow,
     policy_text,
     served_bytes,
@@ -28,17 +25,6 @@ from tests.policyapi import (
 ACME = "peer-acme.yaml"
 
 
-@pytest.fixture
-def fresh(tmp_path: Path, pki: Pki, demo: DemoData) -> Iterator[RunningGateway]:
-    with gateway_with_copied_policies(tmp_path, pki, demo) as server:
-        yield server
-
-
-@pytest.fixture
-def clients(fresh: RunningGateway, pki: Pki) -> Iterator[Clients]:
-    made = Clients(fresh, pki)
-    yield made
-    made.close()
 
 
 @dataclass
