@@ -34,6 +34,7 @@ from gateway.model import (
     MetricSample,
     Node,
     ResourceRef,
+    Service,
     Severity,
     Snapshot,
     TerminationPoint,
@@ -73,7 +74,7 @@ def _snapshot() -> Snapshot:
              remote_node="192.0.2.99", remote_tp="Bundle-Ether9"),
     )  # fmt: skip
     alarm = Alarm(
-        alarm_id="am-1",
+        alarm_id="am-6e1f4a1c2b3d4e5f",
         resource=ResourceRef(node=pe7.node_id, tp="et-0/0/5"),
         severity=Severity.CRITICAL,
         raised_at=NOW,
@@ -90,14 +91,23 @@ def _snapshot() -> Snapshot:
         ),
     )
     window = Maintenance(
-        "CHG-1", (ResourceRef(node=pe7.node_id),), NOW, NOW.replace(hour=12), description=MW_TEXT
+        "CHG-2026-0099",
+        (ResourceRef(node=pe7.node_id),),
+        NOW,
+        NOW.replace(hour=12),
+        description=MW_TEXT,
     )
+    service = Service(
+        "SVC-INITECH-0042", "initech", name="Initech Zurich Backup Line",
+        endpoints=(ResourceRef(node=pe7.node_id, tp="et-0/1/0"),),
+    )  # fmt: skip
     return Snapshot(
         revision=3,
-        topology=Topology("net", (pe7, p1), links),
+        topology=Topology("zrh-metro-core", (pe7, p1), links),
+        services={service.service_id: service},
         alarms={alarm.alarm_id: alarm},
         maintenance={window.maintenance_id: window},
-        kind_revisions={"topology": 1, "alarms": 2, "maintenance": 3},
+        kind_revisions={"topology": 1, "services": 1, "alarms": 2, "maintenance": 3},
     )
 
 
@@ -125,6 +135,11 @@ CLASSES = [
     (TermClass.HOSTNAME, "prom-exporter-7.noc.example.net"),
     (TermClass.LABEL_VALUE, "noc-eu-west-2"),
     (TermClass.TEXT_TOKEN, "INC0012345"),
+    (TermClass.SERVICE_ID, "SVC-INITECH-0042"),
+    (TermClass.SERVICE_NAME, "Initech Zurich Backup Line"),
+    (TermClass.ALARM_ID, "am-6e1f4a1c2b3d4e5f"),
+    (TermClass.MAINTENANCE_ID, "CHG-2026-0099"),
+    (TermClass.NETWORK_ID, "zrh-metro-core"),
 ]
 
 
@@ -306,7 +321,7 @@ def test_disclosed_ids_and_extra_terms() -> None:
 def test_vocabulary_revision_ignores_metrics() -> None:
     sample = MetricSample(ResourceRef(link="x"), "utilisation_pct", 1.0, NOW)
     later = SNAPSHOT.apply(AddMetricSamples((sample,)), 4)
-    assert vocabulary_revision(later) == vocabulary_revision(SNAPSHOT) == (1, 0, 2, 3)
+    assert vocabulary_revision(later) == vocabulary_revision(SNAPSHOT) == (1, 1, 2, 3)
 
 
 # -- the demo network: the engine's views are clean, and every secret is caught -----------

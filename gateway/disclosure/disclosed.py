@@ -2,62 +2,86 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from gateway.disclosure.engine import CompiledPolicy
 from gateway.disclosure.guard import DisclosedTerms
 from gateway.disclosure.policy import PeerPolicy
-from gateway.model import Snapshot
-
-_TEXT_VIEWS = (("alarms", "alarm"), ("incidents", "incident"), ("maintenance", "maintenance"))
+from gateway.disclosure.scope import coverage, customer_services, peer_resources
+from gateway.model import ResourceRef, Snapshot
 
 
 def disclosed_for(
-    policy: CompiledPolicy, snapshot: Snapshot, audience: str, views: Mapping[str, Any]
+    policy: CompiledPolicy,
+    snapshot: Snapshot,
+    audience: str,
+    views: Mapping[str, Any] | None = None,
 ) -> DisclosedTerms:
-    """Shared ids, kept text, the audience's own names: derived from the policy and the rendered
-    views, never from what a view happens to contain beyond what the policy allows."""
+    """Shared ids, kept text, the audience's own names: derived from the policy and the data in
+    the audience's own scope, never from the rendered views (``views`` is not read): a broken
+    render that copies an internal term into a kept-text or shared-id field is still caught."""
     rules = policy.loaded.policy.disclose
     name = audience.partition("/")[2]
-    texts: set[str] = set()
-    other: set[str] = set()
-    for view, kind in _TEXT_VIEWS:
-        rule = getattr(rules, kind, None)
-        items = views.get(view)
-        if rule is None or not isinstance(items, list):
-            continue
-        if rule.text == "keep":
-            texts |= {i["text"] for i in items if isinstance(i.get("text"), str)}
-        if rule.identifiers == "shared":
-            other |= {i["id"] for i in items if isinstance(i.get("id"), str)}
     if isinstance(policy.loaded.policy, PeerPolicy):
-        links = snapshot.interconnects_by_peer.get(name, ())
         peer_rules = policy.loaded.policy.disclose
+        links = snapshot.interconnects_by_peer.get(name, ())
+        scope: set[ResourceRef] = set(peer_resources(snapshot, name))
+        alarm_rule = peer_rules.alarm
         shared = any(
             rule is not None and rule.identifiers == "shared"
             for rule in (peer_rules.interconnect, peer_rules.topology)
         )
-        return DisclosedTerms(
-            circuit_names=frozenset(link.name for link in links if shared and link.name),
-            # the peer's own identifiers of its end: never a secret to that peer
-            remote_ids=frozenset(
-                value
-                for link in links
-                for value in (link.remote_node, link.remote_tp, link.dest_node, link.dest_tp)
-                if value
-            ),
-            texts=frozenset(texts),
-            other=frozenset(other),
+        circuit_names = frozenset(link.name for link in links if shared and link.name)
+        # the peer's own identifiers of its end: never a secret to that peer
+        remote_ids = frozenset(
+            value
+            for link in links
+            for value in (link.remote_node, link.remote_tp, link.dest_node, link.dest_tp)
+            if value
         )
-    services = [s for s in snapshot.services.values() if s.customer == name]
-    sv = getattr(rules, "service", None)
-    shared_sv = sv is not None and sv.identifiers == "shared"
-    return DisclosedTerms(
-        service_ids=frozenset(s.service_id for s in services if shared_sv),
-        service_names=frozenset(
+        service_ids: frozenset[str] = frozenset()
+        service_names: frozenset[str] = frozenset()
+    else:
+        services = customer_services(snapshot, name)
+        scope = set().union(*(coverage(snapshot, s) for s in services))
+        alarm_rule = getattr(rules, "incident", None)
+        sv = getattr(rules, "service", None)
+        circuit_names = remote_ids = frozenset()
+        service_ids = frozenset(
+            s.service_id for s in services if sv is not None and sv.identifiers == "shared"
+        )
+        service_names = frozenset(
             s.name for s in services if sv is not None and "name" in sv.fields and s.name
-        ),
-        texts=frozenset(texts),
-        other=frozenset(other),
+        )
+    alarms = [a for a in snapshot.alarms.values() if a.resource in scope]
+    windows = [w for w in snapshot.maintenance.values() if not scope.isdisjoint(w.resources)]
+    mw_rule = getattr(rules, "maintenance", None)
+    texts = _kept(alarm_rule, (a.text for a in alarms)) | _kept(
+        mw_rule, (w.description for w in windows)
     )
+    other = _shared(alarm_rule, (a.alarm_id for a in alarms)) | _shared(
+        mw_rule, (w.maintenance_id for w in windows)
+    )
+    return DisclosedTerms(
+        circuit_names=circuit_names,
+        remote_ids=remote_ids,
+        service_ids=service_ids,
+        service_names=service_names,
+        texts=texts,
+        other=other,
+    )
+
+
+def _kept(rule: Any, texts: Iterable[str | None]) -> frozenset[str]:
+    """Free text the rule publishes as written (``text: keep``, with ``text`` in fields)."""
+    if rule is None or rule.text != "keep" or "text" not in rule.fields:
+        return frozenset()
+    return frozenset(t for t in texts if t)
+
+
+def _shared(rule: Any, ids: Iterable[str]) -> frozenset[str]:
+    if rule is None or rule.identifiers != "shared" or "id" not in rule.fields:
+        return frozenset()
+    return frozenset(ids)
+

@@ -31,6 +31,11 @@ class TermClass(StrEnum):
     HOSTNAME = "hostname"
     LABEL_VALUE = "label_value"
     TEXT_TOKEN = "text_token"
+    SERVICE_ID = "service_id"
+    SERVICE_NAME = "service_name"
+    ALARM_ID = "alarm_id"
+    MAINTENANCE_ID = "maintenance_id"
+    NETWORK_ID = "network_id"
 
 
 class Hit(NamedTuple):
@@ -112,7 +117,13 @@ def _address(out: Terms, value: str | None, *, loose: bool = False) -> bool:
 
 
 def _host(out: Terms, value: str | None) -> None:
-    if value and not _address(out, value) and _HOSTNAME.fullmatch(value):
+    if not value or _address(out, value):
+        return
+    if _HOSTNAME.fullmatch(value):
+        _add(out, TermClass.HOSTNAME, value)
+        # the host's own label names the machine even without its domain (prometheus-1)
+        _add(out, TermClass.HOSTNAME, value.split(".", 1)[0])
+    elif re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", value):  # a bare host name: router7
         _add(out, TermClass.HOSTNAME, value)
 
 
@@ -195,16 +206,24 @@ def build_vocabulary(
             if link.remote_node and not _address(out, link.remote_node):
                 _add(out, TermClass.NODE_ID, link.remote_node)
             _add(out, TermClass.TP_NAME, link.remote_tp)
+    _add(out, TermClass.NETWORK_ID, snapshot.topology.network_id)
     for service in snapshot.services.values():
+        # every customer's ids and names: one customer's are another's secrets
+        _add(out, TermClass.SERVICE_ID, service.service_id)
+        _add(out, TermClass.SERVICE_NAME, service.name)
         for ref in (*service.endpoints, *service.resources):
             _ref(out, ref)
     for alarm in snapshot.alarms.values():
+        _add(out, TermClass.ALARM_ID, alarm.alarm_id)
+        if alarm.source == "alertmanager":  # its id is am-<fingerprint>: the fingerprint alone too
+            _add(out, TermClass.ALARM_ID, alarm.alarm_id.removeprefix("am-"))
         _ref(out, alarm.resource)
         for key, value in alarm.labels:
             _label(out, key, value)
         if alarm.text and alarm.text not in disclosed.texts:
             _text(out, alarm.text)
     for window in snapshot.maintenance.values():
+        _add(out, TermClass.MAINTENANCE_ID, window.maintenance_id)
         for ref in window.resources:
             _ref(out, ref)
         if window.description and window.description not in disclosed.texts:

@@ -151,7 +151,7 @@ class Refresher:
                     plan.audience, previous, rendered, snapshot.revision, plan.policy.version, keep
                 )
                 if self.screen.enabled:
-                    guard = self.screen.guard_for(plan.audience, plan.policy, snapshot, rendered)
+                    guard = self.screen.guard_for(plan.audience, plan.policy, snapshot)
                     views, _ = self.screen.screen(plan.audience, guard, views, previous)
                 out.append(views)
             except Exception as exc:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
 
 from gateway.disclosure.disclosed import disclosed_for
 from gateway.disclosure.engine import CompiledPolicy
@@ -32,7 +31,7 @@ LeakCallback = Callable[[Withheld], None]
 
 
 class Screen:
-    """Guards per audience, built once per (data that adds terms, policy, disclosed terms)."""
+    """Guards per audience, built once per (data that adds terms, policy version)."""
 
     def __init__(self, on_leak: LeakCallback | None = None, *, enabled: bool = True) -> None:
         self.enabled = enabled
@@ -45,14 +44,13 @@ class Screen:
         hit = self._guards.get(audience)
         return hit[1] if hit is not None else None
 
-    def guard_for(
-        self, audience: str, policy: CompiledPolicy, snapshot: Snapshot, rendered: Mapping[str, Any]
-    ) -> Guard:
-        disclosed = disclosed_for(policy, snapshot, audience, rendered)
-        key = (vocabulary_revision(snapshot), policy.version, disclosed)
+    def guard_for(self, audience: str, policy: CompiledPolicy, snapshot: Snapshot) -> Guard:
+        # what is disclosed follows from the policy and the same data the vocabulary reads
+        key = (vocabulary_revision(snapshot), policy.version)
         hit = self._guards.get(audience)
         if hit is not None and hit[0] == key:
             return hit[1]
+        disclosed = disclosed_for(policy, snapshot, audience)
         guard = Guard(build_vocabulary(snapshot, disclosed=disclosed))
         self._guards[audience] = (key, guard)
         return guard
