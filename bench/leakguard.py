@@ -19,15 +19,8 @@ from gateway.disclosure import Pseudonymizer, audience_key, compile_policy, load
 from gateway.disclosure.disclosed import disclosed_for
 from gateway.disclosure.engine import CompiledPolicy
 from gateway.disclosure.guard import Guard, TermClass, Vocabulary, build_vocabulary
-from gateway.ingest import (
-    parse_alarms,
-    parse_alertmanager,
-    parse_maintenance,
-    parse_metrics,
-    parse_services,
-    parse_topology,
-)
 from gateway.model import Snapshot
+from gateway.policytest import snapshot_from
 
 ROOT = Path(__file__).resolve().parents[1]
 SCAN_TARGET_MS = 20.0
@@ -124,19 +117,7 @@ def view_body(rnd: random.Random, size: int) -> bytes:
 
 
 def demo_snapshot() -> Snapshot:
-    data = build_demo(NOW)
-    parsers = (
-        (parse_topology, data.topology),
-        (parse_services, data.services),
-        (parse_metrics, data.metrics),
-        (parse_alarms, data.alarms),
-        (parse_alertmanager, data.alertmanager),
-        (parse_maintenance, data.maintenance),
-    )
-    snapshot = Snapshot()
-    for revision, (parse, doc) in enumerate(parsers, start=1):
-        snapshot = snapshot.apply(parse(doc), revision)
-    return snapshot
+    return snapshot_from(build_demo(NOW).documents())
 
 
 def demo_audiences() -> list[tuple[str, CompiledPolicy]]:

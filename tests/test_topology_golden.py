@@ -16,15 +16,8 @@ import pytest
 from gateway.demo.network import build_demo
 from gateway.disclosure import Pseudonymizer, audience_key
 from gateway.disclosure.topology_view import topology_view
-from gateway.ingest import (
-    parse_alarms,
-    parse_alertmanager,
-    parse_maintenance,
-    parse_metrics,
-    parse_services,
-    parse_topology,
-)
 from gateway.model import Snapshot
+from gateway.policytest import snapshot_from
 
 GOLDEN = Path(__file__).parent / "golden"
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -38,16 +31,7 @@ MODES = {
 
 
 def demo_snapshot() -> Snapshot:
-    demo = build_demo(NOW)
-    snapshot = Snapshot()
-    parsers = [
-        (parse_topology, demo.topology), (parse_services, demo.services),
-        (parse_metrics, demo.metrics), (parse_alarms, demo.alarms),
-        (parse_alertmanager, demo.alertmanager), (parse_maintenance, demo.maintenance),
-    ]  # fmt: skip
-    for revision, (parse, doc) in enumerate(parsers, start=1):
-        snapshot = snapshot.apply(parse(doc), revision)  # type: ignore[operator]
-    return snapshot
+    return snapshot_from(build_demo(NOW).documents())
 
 
 @pytest.mark.parametrize("mode", sorted(MODES))
