@@ -35,8 +35,10 @@ def leaf(
 
     ``eku=None`` gives clientAuth; ``eku=[]`` leaves the extension out.
     """
-    key: Key = rsa.generate_private_key(65537, rsa_bits) if rsa_bits else ec.generate_private_key(
-        ec.SECP256R1()
+    key: Key = (
+        rsa.generate_private_key(65537, rsa_bits)
+        if rsa_bits
+        else ec.generate_private_key(ec.SECP256R1())
     )
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, stem)])
     start = not_before or datetime.now(UTC) - timedelta(minutes=5)

@@ -122,9 +122,7 @@ def oracle(
     return out, delays, chosen
 
 
-def path_srlg_options(
-    delays: Any, chosen: dict[Any, Link], a: str, b: str
-) -> set[tuple[int, ...]]:
+def path_srlg_options(delays: Any, chosen: dict[Any, Link], a: str, b: str) -> set[tuple[int, ...]]:
     if a == b:
         return {()}
     options = set()

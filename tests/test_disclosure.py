@@ -309,8 +309,11 @@ MW_ON_LON = window("mw-lon", (ResourceRef(node=LON),), NOW - H)
         ((alarm("a", AMS_CUST, Severity.CRITICAL),), (MW_ON_LON,), "outage"),
         # a link down because the router it ends on is under maintenance: planned, not outage
         ((alarm("a", LINK, Severity.CRITICAL),), (MW_ON_LON,), "maintenance"),
-        ((alarm("a", ResourceRef(LON, "tp-lon-et-1-0-0"), Severity.CRITICAL),), (MW_ON_LON,),
-         "maintenance"),
+        (
+            (alarm("a", ResourceRef(LON, "tp-lon-et-1-0-0"), Severity.CRITICAL),),
+            (MW_ON_LON,),
+            "maintenance",
+        ),
         ((alarm("a", AMS_CUST, Severity.CRITICAL, cleared_at=NOW - H),), (), "operational"),
         ((alarm("a", AMS_CUST, Severity.CLEARED),), (), "operational"),
         ((), (window("w", (LINK,), NOW + H),), "operational"),

@@ -25,8 +25,6 @@ from tests.policyapi import (
 ACME = "peer-acme.yaml"
 
 
-
-
 @dataclass
 class Staff:
     alice: httpx.Client

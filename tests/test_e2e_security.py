@@ -206,8 +206,23 @@ def test_httpx_client_without_certificate_cannot_connect(served: RunningGateway,
         client.get(f"{served.public_url}/v1/views")
 
 
-_ID_KEYS = {"id", "resource", "resources", "services", "node", "from", "to", "network-id",
-            "node-id", "tp-id", "link-id", "source-node", "source-tp", "dest-node", "dest-tp"}
+_ID_KEYS = {
+    "id",
+    "resource",
+    "resources",
+    "services",
+    "node",
+    "from",
+    "to",
+    "network-id",
+    "node-id",
+    "tp-id",
+    "link-id",
+    "source-node",
+    "source-tp",
+    "dest-node",
+    "dest-tp",
+}
 
 
 def _ids_in(value: Any, key: str = "") -> set[str]:

@@ -45,9 +45,11 @@ def test_rfc8345_view_is_standard_json_with_nothing_from_below(public: Any) -> N
 
 
 def test_single_node_mode_publishes_a_connectivity_matrix(public: Any) -> None:
-    network = public("peer/globalnet").get("/v1/topology/rfc8345").json()[
-        "ietf-network:networks"
-    ]["network"][0]
+    network = (
+        public("peer/globalnet")
+        .get("/v1/topology/rfc8345")
+        .json()["ietf-network:networks"]["network"][0]
+    )
     (node,) = network["node"]
     assert "connectivity-matrices" in node["ietf-te-topology:te"]["te-node-attributes"]
 

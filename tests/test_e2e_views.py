@@ -70,9 +70,7 @@ def test_customer_sees_derived_status_of_each_of_its_services(public: Any, demo:
         situation.maintenance: "maintenance",
     }
     for service_id, status in expected.items():
-        customer = next(
-            s["customer"] for s in demo.services["services"] if s["id"] == service_id
-        )
+        customer = next(s["customer"] for s in demo.services["services"] if s["id"] == service_id)
         items = _items(public(f"customer/{customer}"), "/v1/services")
         by_id = {i["id"]: i for i in items}
         assert by_id[service_id]["status"] == status
@@ -158,7 +156,11 @@ def test_view_index_lists_only_what_the_policy_discloses(public: Any) -> None:
     body = public("peer/globalnet").get("/v1/views").json()
     assert body["audience"] == "peer/globalnet"
     assert [v["view"] for v in body["views"]] == [
-        "alarms", "interconnects", "topology", "topology-rfc8345"]
+        "alarms",
+        "interconnects",
+        "topology",
+        "topology-rfc8345",
+    ]
     assert body["views"][-1]["href"] == "/v1/topology/rfc8345"
 
 

@@ -44,8 +44,9 @@ WIDENING = {
     "finer time": _set("alarm", "time_precision", "second"),
     "less rounding": _set("interconnect", "round", {"utilisation_pct": 3}),
     "no rounding": _set("interconnect", "round", {}),
-    "more topology": lambda d: d.__setitem__("topology", {"expose": "filtered",
-                                                          "filter": {"roles": ["pe"]}}),
+    "more topology": lambda d: d.__setitem__(
+        "topology", {"expose": "filtered", "filter": {"roles": ["pe"]}}
+    ),
     "a topology metric": _set("topology", "metrics", ["delay_ms", "srlgs"]),
 }
 NARROWING = {

@@ -45,9 +45,15 @@ FORBIDDEN_KEYS = {"supporting-node", "underlay", "information-source", "geolocat
 
 
 def node(node_id: str, name: str, site: str, role: str, rid: str, *tps: tuple[str, str]) -> Node:
-    return Node(node_id=node_id, name=name, site=site, role=role, router_ids=(rid,),
-                tags=("peering",) if role == "border" else (),
-                tps=tuple(TerminationPoint(t, name=f"{t} desc", addresses=(a,)) for t, a in tps))
+    return Node(
+        node_id=node_id,
+        name=name,
+        site=site,
+        role=role,
+        router_ids=(rid,),
+        tags=("peering",) if role == "border" else (),
+        tps=tuple(TerminationPoint(t, name=f"{t} desc", addresses=(a,)) for t, a in tps),
+    )
 
 
 def both_ways(a: str, a_tp: str, b: str, b_tp: str, delay: int, gbps: int, srlg: int) -> list[Link]:
@@ -58,8 +64,9 @@ def both_ways(a: str, a_tp: str, b: str, b_tp: str, delay: int, gbps: int, srlg:
     ]  # fmt: skip
 
 
-def interconnect(n: str, tp: str, peer: str, circuit: str, gbps: float, remote: str,
-                 remote_tp: str = "hu-2/0/0") -> Link:
+def interconnect(
+    n: str, tp: str, peer: str, circuit: str, gbps: float, remote: str, remote_tp: str = "hu-2/0/0"
+) -> Link:
     return Link(link_id=f"{n}|{tp}|{peer}", source_node=n, source_tp=tp, dest_node=remote,
                 dest_tp=remote_tp, kind=LinkKind.INTERCONNECT, name=circuit, peer=peer,
                 remote_node=remote, remote_tp=remote_tp, capacity_bps=gbps * 1e9,
@@ -108,8 +115,15 @@ def pseudonym(audience: str = "peer/acme") -> Pseudonymizer:
     return Pseudonymizer(audience_key(b"master-secret-for-tests", audience))
 
 
-def view(snap: Snapshot, mode: str, *, shared: bool = False, audience: str = "peer/acme",
-         metrics: tuple[str, ...] = ALL_METRICS, **kw: Any) -> TopologyView:
+def view(
+    snap: Snapshot,
+    mode: str,
+    *,
+    shared: bool = False,
+    audience: str = "peer/acme",
+    metrics: tuple[str, ...] = ALL_METRICS,
+    **kw: Any,
+) -> TopologyView:
     return topology_view(snap, "acme", mode, pseudonym(audience), shared_ids=shared,
                          metrics=metrics, graph_cache=GraphCache(), **kw)  # fmt: skip
 
