@@ -125,7 +125,14 @@ def run_demo(
             directory,
             public_port,
             peer,
-            ["/v1/views", "/v1/interconnects", "/v1/alarms", "/v1/maintenance"],
+            [
+                "/v1/views",
+                "/v1/interconnects",
+                "/v1/alarms",
+                "/v1/maintenance",
+                "/v1/topology",
+                "/v1/topology/rfc8345",
+            ],
         ):
             echo("  " + line)
         echo(f"\nAs the customer {customer}:")
