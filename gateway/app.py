@@ -59,6 +59,7 @@ class Gateway:
             service=labels.service,
             severity=labels.severity,
         )
+        secret = load_secret(settings.secret_path)
         self.store = Store(SqliteBackend(settings.database_path))
         self.cache = ViewCache()
         self.leaks: deque[Withheld] = deque(maxlen=1000)  # the latest, for staff and tests
@@ -68,7 +69,7 @@ class Gateway:
             snapshot=lambda: self.store.snapshot,
             audiences=self.registry.audiences,
             policies=lambda: self.policies,
-            secret=load_secret(settings.secret_path),
+            secret=secret,
             debounce_s=settings.refresh_debounce_s,
             screen=self.screen,
         )
@@ -84,7 +85,7 @@ class Gateway:
             apply=self.activate,
             audiences=lambda: self.registry.audiences(),
             snapshot=lambda: self.store.snapshot,
-            secret=load_secret(settings.secret_path),
+            secret=secret,
         )
         self._tasks: list[asyncio.Task[None]] = []
         self.public_app = create_public_app(self)
@@ -92,20 +93,22 @@ class Gateway:
 
     def _withheld(self, event: Withheld) -> None:
         """The leak guard stopped a body: keep it for staff, durably, with classes and digests
-        only. Called from the refresher's worker thread or the event loop; the write is a
-        short locked SQLite transaction either way."""
+        only. Called from the refresher's worker thread, or from the event loop, where the
+        write (a short SQLite transaction) is handed to a thread."""
         self.leaks.append(event)
-        self.policy_db.append_events(
-            [
-                Event(
-                    kind="leak-withheld",
-                    principal="demarc",
-                    audience=event.audience,
-                    view=event.view,
-                    detail={"classes": list(event.classes), "digests": list(event.digests)},
-                )
-            ]
+        record = Event(
+            kind="leak-withheld",
+            principal="demarc",
+            audience=event.audience,
+            view=event.view,
+            detail={"classes": list(event.classes), "digests": list(event.digests)},
         )
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.policy_db.append_events([record])
+            return
+        loop.run_in_executor(None, self.policy_db.append_events, [record])
 
     def proxy_mode(self) -> ProxyMode | None:
         """Trusted-proxy mode, when configured and the TLS state (for its checks) is loaded."""
