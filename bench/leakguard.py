@@ -157,12 +157,10 @@ def main() -> int:
             out.append((audience, [orjson.dumps(items) for items in views.values()]))
         return out
 
-    rendered = {a: render(p, snapshot, a, pseudonyms[a], NOW) for a, p in audiences}
-
     def build_guards() -> dict[str, Guard]:
         guards = {}
         for audience, policy in audiences:
-            disclosed = disclosed_for(policy, snapshot, audience, rendered[audience])
+            disclosed = disclosed_for(policy, snapshot, audience)
             guards[audience] = Guard(build_vocabulary(snapshot, disclosed=disclosed))
         return guards
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import orjson
 
@@ -30,7 +28,6 @@ def leak_guard_scan(
     audience: str,
     policy: CompiledPolicy,
     snapshot: Snapshot,
-    rendered: Mapping[str, Any],
     views: AudienceViews,
 ) -> tuple[str, ...]:
     """The leak guard's verdict on views exactly as they would be published.
@@ -39,7 +36,7 @@ def leak_guard_scan(
     naming the view and the class of term and a digest, never the matched value; any hit makes
     an activation refuse and marks a preview as withheld.
     """
-    disclosed = disclosed_for(policy, snapshot, audience, rendered)
+    disclosed = disclosed_for(policy, snapshot, audience)
     guard = Guard(build_vocabulary(snapshot, disclosed=disclosed))
     return tuple(
         f"{view}: {hit.term_class.value} {hit.digest}"
@@ -59,7 +56,7 @@ def render_preview(
         policy_version=policy.version,
         revision=snapshot.revision,
         views=views,
-        leak_hits=leak_guard_scan(audience, policy, snapshot, rendered, views),
+        leak_hits=leak_guard_scan(audience, policy, snapshot, views),
     )
 
 

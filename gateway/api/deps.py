@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import orjson
 from fastapi import Depends, FastAPI, Request
@@ -18,9 +18,6 @@ from gateway.identity import Principal, Registry
 from gateway.proxy import XFCC, ForwardedCertVerifier, Network, trusted
 from gateway.tls import Rejections
 from gateway.tlsproto import client_cert_der
-
-if TYPE_CHECKING:
-    from gateway.app import Gateway
 
 log = logging.getLogger("demarc.api")
 
@@ -120,13 +117,8 @@ async def current_principal(request: Request) -> Principal:
     return principal
 
 
-async def current_gateway(request: Request) -> Gateway:
-    gateway: Gateway = request.app.state.gateway
-    return gateway
-
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
-GatewayDep = Annotated["Gateway", Depends(current_gateway)]
 
 
 def install_error_handlers(app: FastAPI) -> None:

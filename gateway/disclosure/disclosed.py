@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from gateway.disclosure.engine import CompiledPolicy
@@ -12,15 +12,10 @@ from gateway.disclosure.scope import coverage, customer_services, peer_resources
 from gateway.model import ResourceRef, Snapshot
 
 
-def disclosed_for(
-    policy: CompiledPolicy,
-    snapshot: Snapshot,
-    audience: str,
-    views: Mapping[str, Any] | None = None,
-) -> DisclosedTerms:
+def disclosed_for(policy: CompiledPolicy, snapshot: Snapshot, audience: str) -> DisclosedTerms:
     """Shared ids, kept text, the audience's own names: derived from the policy and the data in
-    the audience's own scope, never from the rendered views (``views`` is not read): a broken
-    render that copies an internal term into a kept-text or shared-id field is still caught."""
+    the audience's own scope, never from the rendered views, so a broken render that copies an
+    internal term into a kept-text or shared-id field is still caught."""
     rules = policy.loaded.policy.disclose
     name = audience.partition("/")[2]
     if isinstance(policy.loaded.policy, PeerPolicy):
@@ -84,4 +79,3 @@ def _shared(rule: Any, ids: Iterable[str]) -> frozenset[str]:
     if rule is None or rule.identifiers != "shared" or "id" not in rule.fields:
         return frozenset()
     return frozenset(ids)
-

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from gateway.disclosure.customer import compile_customer
 from gateway.disclosure.loader import LoadedPolicy
 from gateway.disclosure.peer import compile_peer
-from gateway.disclosure.policy import VIEWS, CustomerPolicy, PeerPolicy
+from gateway.disclosure.policy import CustomerPolicy, PeerPolicy
 from gateway.disclosure.project import Context, ViewData
 from gateway.disclosure.pseudonym import Pseudonymizer
 from gateway.model import Kind, Snapshot
@@ -105,9 +105,6 @@ def render(
         out[view] = items
     return out
 
-
-def views_for_role(role: str) -> tuple[str, ...]:
-    return tuple(VIEWS.get(role, {}))
 
 
 def next_boundary(

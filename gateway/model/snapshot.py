@@ -52,7 +52,8 @@ class Snapshot:
                 merged = {**self.services, **{s.service_id: s for s in services}}
                 return replace(self, revision=revision, services=merged, kind_revisions=kinds)
             case DeleteServices(service_ids=ids):
-                kept = {k: v for k, v in self.services.items() if k not in set(ids)}
+                gone = set(ids)
+                kept = {k: v for k, v in self.services.items() if k not in gone}
                 return replace(self, revision=revision, services=kept, kind_revisions=kinds)
             case UpsertAlarms(alarms=alarms):
                 merged_alarms = {**self.alarms, **{a.alarm_id: a for a in alarms}}

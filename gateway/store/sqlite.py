@@ -18,6 +18,7 @@ from gateway.model import (
     Maintenance,
     MetricSample,
     ReplaceTopology,
+    ResourceRef,
     Service,
     Snapshot,
     Topology,
@@ -73,7 +74,7 @@ class SqliteBackend:
         services: dict[str, Service] = {}
         alarms: dict[str, Alarm] = {}
         maintenance: dict[str, Maintenance] = {}
-        metrics: dict[tuple[object, str], MetricSample] = {}
+        metrics: dict[tuple[ResourceRef, str], MetricSample] = {}
         for kind, body in rows:
             if kind == "topology":
                 topology = msgspec.json.decode(body, type=Topology)
@@ -94,7 +95,7 @@ class SqliteBackend:
             topology=topology,
             services=services,
             alarms=alarms,
-            metrics=metrics,  # type: ignore[arg-type]
+            metrics=metrics,
             maintenance=maintenance,
             kind_revisions=kinds,
         )

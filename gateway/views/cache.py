@@ -52,6 +52,26 @@ def _envelope(
     return head[:-1] + b',"' + key.encode() + b'":' + payload + b"}"
 
 
+def carry_view(
+    previous: AudienceViews,
+    view: str,
+    views: dict[str, RenderedView],
+    contents: dict[str, bytes],
+    items: dict[tuple[str, str], RenderedView],
+    item_contents: dict[tuple[str, str], bytes],
+) -> bool:
+    """Copy ``view`` and its items from ``previous`` into the given maps; False if it had none."""
+    if view not in previous.views:
+        return False
+    views[view] = previous.views[view]
+    contents[view] = previous.contents[view]
+    for key, item in previous.items.items():
+        if key[0] == view:
+            items[key] = item
+            item_contents[key] = previous.item_contents[key]
+    return True
+
+
 def build_views(
     audience: str,
     previous: AudienceViews,
@@ -69,29 +89,22 @@ def build_views(
     contents: dict[str, bytes] = {}
     item_contents: dict[tuple[str, str], bytes] = {}
 
-    def carry(view: str) -> None:
-        views[view] = previous.views[view]
-        contents[view] = previous.contents[view]
-        for key, item in previous.items.items():
-            if key[0] == view:
-                items[key] = item
-                item_contents[key] = previous.item_contents[key]
-
     for view in keep:
-        if view in previous.views:
-            carry(view)
+        carry_view(previous, view, views, contents, items, item_contents)
     for view, rows in rendered.items():
         payload = orjson.dumps(rows)
         old = previous.views.get(view)
         same_policy = old is not None and old.policy_version == policy_version
         if same_policy and previous.contents.get(view) == payload:
-            carry(view)
+            carry_view(previous, view, views, contents, items, item_contents)
             continue
         if isinstance(rows, dict):
             # a document: RFC 8345 goes out as the standard says, bare; ours in the envelope
             bare = NETWORKS in rows
-            body = payload if bare else _envelope(
-                audience, view, revision, policy_version, view, payload
+            body = (
+                payload
+                if bare
+                else _envelope(audience, view, revision, policy_version, view, payload)
             )
             views[view] = RenderedView(body, _etag(body), revision, policy_version)
             contents[view] = payload

@@ -11,7 +11,7 @@ from gateway.disclosure.disclosed import disclosed_for
 from gateway.disclosure.engine import CompiledPolicy
 from gateway.disclosure.guard import Guard, Hit, build_vocabulary, vocabulary_revision
 from gateway.model import Snapshot
-from gateway.views.cache import AudienceViews
+from gateway.views.cache import AudienceViews, carry_view
 
 log = logging.getLogger("demarc.leakguard")
 
@@ -95,19 +95,13 @@ def _report(audience: str, view: str, hits: list[Hit]) -> Withheld:
 
 
 def _revert(new: AudienceViews, previous: AudienceViews, view: str) -> AudienceViews:
-    views = dict(new.views)
-    contents = dict(new.contents)
+    views = {k: v for k, v in new.views.items() if k != view}
+    contents = {k: v for k, v in new.contents.items() if k != view}
     items = {k: v for k, v in new.items.items() if k[0] != view}
     item_contents = {k: v for k, v in new.item_contents.items() if k[0] != view}
     withheld = new.withheld
-    if view in previous.views:
-        views[view] = previous.views[view]
-        contents[view] = previous.contents[view]
-        items.update({k: v for k, v in previous.items.items() if k[0] == view})
-        item_contents.update({k: v for k, v in previous.item_contents.items() if k[0] == view})
-    else:  # nothing good to fall back on: the view answers 503 until a clean render
-        views.pop(view, None)
-        contents.pop(view, None)
+    if not carry_view(previous, view, views, contents, items, item_contents):
+        # nothing good to fall back on: the view answers 503 until a clean render
         withheld = withheld | {view}
     return replace(
         new,
