@@ -133,9 +133,7 @@ def timed(fn: Callable[[], object], runs: int) -> tuple[float, object]:
 
 def rss_mb() -> tuple[float, float]:
     """(current RSS, peak RSS since the last reset) in MB, from /proc; peak falls back to rusage."""
-    fields = dict(
-        line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines()
-    )
+    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
     if "VmRSS" in fields and "VmHWM" in fields:
         return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # pragma: no cover
@@ -207,8 +205,9 @@ def main() -> int:
         _, peak = rss_mb()
         delta = peak - before
         print("100,000 nodes / 400,000 links / 200 borders (1 run, SRLGs included):")
-        print(f"  build graph {t_build:.2f} s, all pairs {t_big - t_build:.2f} s,"
-              f" total {t_big:.2f} s")
+        print(
+            f"  build graph {t_build:.2f} s, all pairs {t_big - t_build:.2f} s, total {t_big:.2f} s"
+        )
         print(f"  {len(pairs)} abstract links")
         how = "VmHWM reset before the run" if exact else "ru_maxrss, includes generation"
         print(f"  RSS before {before:.0f} MB, peak {peak:.0f} MB: +{delta:.0f} MB ({how})")

@@ -16,11 +16,11 @@ import orjson
 
 from gateway.demo.network import build_demo
 from gateway.disclosure import Pseudonymizer, audience_key, compile_policy, load_policy_dir, render
-from gateway.disclosure.disclosed import disclosed_for
 from gateway.disclosure.engine import CompiledPolicy
-from gateway.disclosure.guard import Guard, TermClass, Vocabulary, build_vocabulary
+from gateway.leakguard import Guard, TermClass, Vocabulary, build_vocabulary
+from gateway.leakguard.disclosed import disclosed_for
 from gateway.model import Snapshot
-from gateway.policytest import snapshot_from
+from gateway.policy.testing import snapshot_from
 
 ROOT = Path(__file__).resolve().parents[1]
 SCAN_TARGET_MS = 20.0

@@ -22,8 +22,8 @@ from leakguard import demo_snapshot
 
 from gateway.demo.network import build_demo
 from gateway.disclosure import PolicySet, compile_policy, load_policy_dir
+from gateway.leakguard.screen import Screen
 from gateway.views import Refresher, ViewCache
-from gateway.views.screen import Screen
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = 21

@@ -13,21 +13,32 @@ from fastapi import FastAPI
 
 from gateway import __doc__ as _about
 from gateway.api import admin, ingest, policies, public
-from gateway.api.deps import IdentityMiddleware, ProxyMode, install_error_handlers
-from gateway.api.egress import EgressGuard
-from gateway.audit import AuditLog
+from gateway.api.deps import (
+    IdentityMiddleware,
+    ProxyMode,
+    error_response,
+    install_error_handlers,
+    scope_audience,
+)
 from gateway.disclosure import PolicySet
-from gateway.identity import INTERNAL_ROLES, PUBLIC_ROLES, Registry, load_registry
 from gateway.ingest import AlertLabelMap
-from gateway.lifecycle import PolicyLifecycle
-from gateway.policyrecords import Event
-from gateway.policystore import PolicyDb
-from gateway.proxy import ForwardedCertVerifier, parse_networks
+from gateway.leakguard.egress import WITHHELD, EgressGuard
+from gateway.leakguard.screen import Screen, Withheld
+from gateway.policy.audit import AuditLog
+from gateway.policy.lifecycle import PolicyLifecycle
+from gateway.policy.records import Event
+from gateway.policy.store import PolicyDb
+from gateway.security.identity import (
+    INTERNAL_ROLES,
+    PUBLIC_ROLES,
+    Registry,
+    load_registry,
+)
+from gateway.security.proxy import ForwardedCertVerifier, parse_networks
+from gateway.security.tls import Rejections, TlsState
 from gateway.settings import Settings
 from gateway.store import SqliteBackend, Store
-from gateway.tls import Rejections, TlsState
 from gateway.views import Refresher, ViewCache
-from gateway.views.screen import Screen, Withheld
 
 VERSION = "0.1.0"
 
@@ -176,6 +187,8 @@ def create_public_app(gateway: Gateway) -> IdentityMiddleware:
         app,
         gateway.screen.guard,
         lambda audience, path, classes: gateway._withheld(Withheld(audience, path, classes, ())),
+        audience=scope_audience,
+        refusal=error_response(503, "withheld", WITHHELD),
     )
     return IdentityMiddleware(
         guarded, lambda: gateway.registry, PUBLIC_ROLES, gateway.tls_rejections, gateway.proxy_mode

@@ -14,8 +14,8 @@ from typing import Any
 import uvicorn
 
 from gateway.app import Gateway
-from gateway.tls import TlsState
-from gateway.tlsproto import protocol_factory
+from gateway.security.protocol import protocol_factory
+from gateway.security.tls import TlsState
 
 log = logging.getLogger("demarc.server")
 
@@ -37,7 +37,7 @@ def bind(host: str, port: int) -> socket.socket:
 def _config(app: Any, tls: TlsState, log_level: str) -> uvicorn.Config:
     return uvicorn.Config(
         app,
-        # TLS is not uvicorn's here: our protocol wraps its HTTP protocol (gateway/tlsproto.py)
+        # TLS is not uvicorn's here: our protocol (gateway/security/protocol.py) wraps its HTTP one
         http=protocol_factory(tls),  # type: ignore[arg-type]
         lifespan="off",  # the Gateway's life is managed here, once for both listeners
         log_level=log_level,

@@ -15,7 +15,7 @@ import yaml
 from gateway.app import Gateway
 from gateway.demo.network import DemoData, build_demo
 from gateway.model import Change
-from gateway.policytest import PARSERS
+from gateway.policy.testing import PARSERS
 from gateway.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from gateway.disclosure import Pseudonymizer, audience_key, render
-from gateway.disclosure.guard import (
+from gateway.leakguard import (
     DisclosedTerms,
     Guard,
     Hit,

@@ -9,8 +9,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from gateway.errors import ConfigError
-from gateway.identity import Principal, Registry, load_registry
 from gateway.pki import CertificateAuthority, fingerprint_sha256
+from gateway.security.identity import Principal, Registry, load_registry
 
 DOMAIN = "demarc.example"
 

@@ -29,11 +29,11 @@ from gateway.disclosure import (
     compile_policy,
     render,
 )
-from gateway.disclosure.guard import DisclosedTerms, build_vocabulary
 from gateway.disclosure.policy import VIEWS, CustomerPolicy, PeerPolicy
+from gateway.leakguard import DisclosedTerms, build_vocabulary
+from gateway.leakguard.screen import Screen, Withheld
 from gateway.model import LinkKind, ResourceRef, Service, Snapshot
-from gateway.views.cache import AudienceViews, RenderedView, build_views
-from gateway.views.screen import Screen, Withheld
+from gateway.views.cache import AudienceViews, RenderedView, build_views, screen_views
 from tests.leakgen import NOW, C, Case, Network, cases
 
 SECRET = b"leak-property-master-secret"
@@ -251,7 +251,7 @@ def test_guard_withholds_nothing_clean_and_publishes_no_canary(case: Case) -> No
     for r in renders(case):
         new = build_views(r.audience, AudienceViews(), r.rendered, 1, r.compiled.version)
         guard = screen.guard_for(r.audience, r.compiled, case.network.snapshot)
-        published, withheld = screen.screen(r.audience, guard, new, AudienceViews())
+        published, withheld = screen_views(screen, r.audience, guard, new, AudienceViews())
         assert not withheld, ("false positive", r.audience, _explain(case, withheld))
         assert published.views.keys() == r.rendered.keys() and not published.withheld
         leaks = _leaks(r.finder, published)
@@ -378,7 +378,7 @@ def _published(
 ) -> tuple[AudienceViews, list[Withheld]]:
     new = build_views(r.audience, previous, rendered, revision, r.compiled.version)
     guard = screen.guard_for(r.audience, r.compiled, snapshot)
-    return screen.screen(r.audience, guard, new, previous)
+    return screen_views(screen, r.audience, guard, new, previous)
 
 
 def _check_planted(case: Case, plant: Plant, *, classes: set[str] | None, trusted: bool) -> None:

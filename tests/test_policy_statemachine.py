@@ -23,8 +23,8 @@ from hypothesis.stateful import (
 from gateway.disclosure import parse_policy
 from gateway.disclosure.diff import is_widening, policy_changes
 from gateway.errors import DemarcError, Forbidden, NotFound, PolicyError
-from gateway.lifecycle import ApprovalRequired, SelfApproval, StaleDraft
-from gateway.policystore import VersionRecord
+from gateway.policy.lifecycle import ApprovalRequired, SelfApproval, StaleDraft
+from gateway.policy.store import VersionRecord
 from tests.policyharness import POLICIES, STAFF, LocalGateway, local_settings
 
 FILES = {"peer/acme": "peer-acme.yaml", "peer/globalnet": "peer-globalnet.yaml",

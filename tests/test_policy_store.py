@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gateway.audit import AuditLog, AuditQuery, query_events
 from gateway.errors import PolicyError
-from gateway.policystore import PolicyDb
+from gateway.policy.audit import AuditLog, AuditQuery, query_events
+from gateway.policy.store import PolicyDb
 from gateway.settings import Settings
 from tests.policyharness import LocalGateway, local_settings
 

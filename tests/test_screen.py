@@ -7,15 +7,19 @@ from typing import Any
 
 import orjson
 
-from gateway.api.deps import PRINCIPAL_KEY
-from gateway.api.egress import EgressGuard
-from gateway.disclosure.guard import Guard, TermClass, Vocabulary
-from gateway.identity import Principal
-from gateway.views.cache import AudienceViews, build_views
-from gateway.views.screen import Screen, Withheld
+from gateway.api.deps import PRINCIPAL_KEY, error_response, scope_audience
+from gateway.leakguard import Guard, TermClass, Vocabulary
+from gateway.leakguard.egress import WITHHELD, EgressGuard
+from gateway.leakguard.screen import Screen, Withheld
+from gateway.security.identity import Principal
+from gateway.views.cache import AudienceViews, build_views, screen_views
 
 ROUTER = "pe7.fra1.core.example.net"
 GUARD = Guard(Vocabulary({ROUTER: TermClass.NODE_ID}))
+EGRESS: dict[str, Any] = {
+    "audience": scope_audience,
+    "refusal": error_response(503, "withheld", WITHHELD),
+}
 
 
 def _views(items: list[dict[str, Any]], previous: AudienceViews | None = None) -> AudienceViews:
@@ -26,7 +30,7 @@ def test_a_leaking_view_with_no_earlier_version_is_withdrawn_and_marked() -> Non
     events: list[Withheld] = []
     screen = Screen(on_leak=events.append)
     new = _views([{"id": "al-1", "text": f"down on {ROUTER}"}])
-    published, withheld = screen.screen("peer/acme", GUARD, new, AudienceViews())
+    published, withheld = screen_views(screen, "peer/acme", GUARD, new, AudienceViews())
     assert "alarms" not in published.views and published.withheld == {"alarms"}
     assert [w.view for w in withheld] == ["alarms"] == [e.view for e in events]
     assert events[0].classes == ("node_id",) and ROUTER not in repr(events[0])
@@ -37,7 +41,7 @@ def test_a_leaking_view_falls_back_to_its_previous_version() -> None:
     screen = Screen()
     good = _views([{"id": "al-1", "text": "down"}])
     bad = _views([{"id": "al-1", "text": f"down on {ROUTER}"}], good)
-    published, _ = screen.screen("peer/acme", GUARD, bad, good)
+    published, _ = screen_views(screen, "peer/acme", GUARD, bad, good)
     assert published.views["alarms"] is good.views["alarms"]
     assert published.items[("alarms", "al-1")] is good.items[("alarms", "al-1")]
     assert published.withheld == frozenset()
@@ -45,7 +49,7 @@ def test_a_leaking_view_falls_back_to_its_previous_version() -> None:
 
 def test_a_clean_view_passes_untouched() -> None:
     new = _views([{"id": "al-1", "text": "down"}])
-    published, withheld = Screen().screen("peer/acme", GUARD, new, AudienceViews())
+    published, withheld = screen_views(Screen(), "peer/acme", GUARD, new, AudienceViews())
     assert published is new and withheld == []
 
 
@@ -76,12 +80,14 @@ def _app(body: bytes) -> Any:
 def test_egress_guard_replaces_a_leaking_body_with_503() -> None:
     hits: list[tuple[str, str, tuple[str, ...]]] = []
     body = orjson.dumps({"error": f"no route to {ROUTER}"})
-    status, sent = _run(EgressGuard(_app(body), lambda a: GUARD, lambda *h: hits.append(h)))
+    status, sent = _run(
+        EgressGuard(_app(body), lambda a: GUARD, lambda *h: hits.append(h), **EGRESS)
+    )
     assert status == 503 and ROUTER.encode() not in sent
     assert hits == [("peer/acme", "/x", ("node_id",))]
 
 
 def test_egress_guard_passes_a_clean_body_whole() -> None:
     body = orjson.dumps({"error": "no such resource"})
-    status, sent = _run(EgressGuard(_app(body), lambda a: GUARD, lambda *h: None))
+    status, sent = _run(EgressGuard(_app(body), lambda a: GUARD, lambda *h: None, **EGRESS))
     assert (status, sent) == (200, body)

@@ -23,8 +23,15 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from gateway.demo.network import DemoData
-from gateway.pki import CertificateAuthority, IssuedCert, init_pki, issue_principal, rotate_server
-from gateway.revocation import init_intermediate, revoke
+from gateway.pki import (
+    CertificateAuthority,
+    IssuedCert,
+    init_intermediate,
+    init_pki,
+    issue_principal,
+    revoke,
+    rotate_server,
+)
 from tests.certs import expired_crl, leaf, load_ca
 from tests.conftest import TRUST_DOMAIN, Pki, RunningGateway, make_settings
 

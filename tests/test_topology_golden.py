@@ -17,7 +17,7 @@ from gateway.demo.network import build_demo
 from gateway.disclosure import Pseudonymizer, audience_key
 from gateway.disclosure.topology_view import topology_view
 from gateway.model import Snapshot
-from gateway.policytest import snapshot_from
+from gateway.policy.testing import snapshot_from
 
 GOLDEN = Path(__file__).parent / "golden"
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from gateway.api.deps import CurrentPrincipal
-from gateway.audit import MAX_LIMIT, AuditLog, AuditQuery
 from gateway.errors import Forbidden
+from gateway.policy.audit import MAX_LIMIT, AuditLog, AuditQuery
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 

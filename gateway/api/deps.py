@@ -14,10 +14,10 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.errors import DemarcError, InvalidInput, PolicyError
-from gateway.identity import Principal, Registry
-from gateway.proxy import XFCC, ForwardedCertVerifier, Network, trusted
-from gateway.tls import Rejections
-from gateway.tlsproto import client_cert_der
+from gateway.security.identity import Principal, Registry
+from gateway.security.protocol import client_cert_der
+from gateway.security.proxy import XFCC, ForwardedCertVerifier, Network, trusted
+from gateway.security.tls import Rejections
 
 log = logging.getLogger("demarc.api")
 
@@ -29,6 +29,12 @@ FORBIDDEN = "this certificate names no principal allowed on this listener"
 METHOD_NOT_ALLOWED = "method not allowed"
 BAD_REQUEST = "the request is invalid"
 INTERNAL = "internal error"
+
+
+def scope_audience(scope: dict[str, Any]) -> str:
+    """The audience a request is answered to, once IdentityMiddleware let it through."""
+    principal = scope.get(PRINCIPAL_KEY)
+    return principal.id if isinstance(principal, Principal) else ""
 
 
 def error_response(status: int, code: str, message: str, **extra: Any) -> Response:
@@ -115,7 +121,6 @@ async def current_principal(request: Request) -> Principal:
     principal = request.scope.get(PRINCIPAL_KEY)
     assert isinstance(principal, Principal)  # IdentityMiddleware let the request through
     return principal
-
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

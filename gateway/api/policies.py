@@ -25,8 +25,8 @@ from gateway.api.policy_models import (
 )
 from gateway.disclosure import parse_policy
 from gateway.errors import Forbidden, InvalidInput, NotFound, PolicyError, Problem
-from gateway.lifecycle import PolicyLifecycle
-from gateway.policystore import DraftRecord, VersionRecord
+from gateway.policy.lifecycle import PolicyLifecycle
+from gateway.policy.store import DraftRecord, VersionRecord
 
 router = APIRouter(prefix="/v1/admin", tags=["policies"])
 

@@ -9,9 +9,7 @@ from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import Response
 
 from gateway.api.deps import NOT_FOUND, CurrentPrincipal, error_response
-from gateway.api.egress import PRESCANNED
-from gateway.views import AudienceViews, RenderedView
-from gateway.views.types import (
+from gateway.api.public_models import (
     ErrorBody,
     IncidentsView,
     InterconnectsView,
@@ -21,6 +19,8 @@ from gateway.views.types import (
     ServicesView,
     ViewIndex,
 )
+from gateway.leakguard.egress import PRESCANNED
+from gateway.views import AudienceViews, RenderedView
 
 router = APIRouter(prefix="/v1", tags=["views"])
 
@@ -141,13 +141,17 @@ async def incidents(
 @router.get("/topology", responses=_NOT_FOUND,
             summary="Peer: the topology its policy exposes, as Demarc JSON (ACTN modes: "
                     "interconnect, abstract, single-node, filtered)")  # fmt: skip
-async def topology(request: Request, principal: CurrentPrincipal, inm: IfNoneMatch = None) -> Response:  # noqa: E501
+async def topology(
+    request: Request, principal: CurrentPrincipal, inm: IfNoneMatch = None
+) -> Response:
     return _view(request, principal, "topology", inm)
 
 
 @router.get("/topology/rfc8345", responses=_NOT_FOUND,
             summary="Peer: the same topology as RFC 8345 + RFC 8795 JSON")  # fmt: skip
-async def topology_rfc8345(request: Request, principal: CurrentPrincipal, inm: IfNoneMatch = None) -> Response:  # noqa: E501
+async def topology_rfc8345(
+    request: Request, principal: CurrentPrincipal, inm: IfNoneMatch = None
+) -> Response:
     views = request.app.state.gateway.cache.get(principal.id)
     name = "topology-rfc8345"
     return _send(request, principal.id, name, views, views.views.get(name), inm,

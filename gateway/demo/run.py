@@ -16,8 +16,7 @@ import yaml
 
 from gateway.app import Gateway
 from gateway.demo.network import DemoData, build_demo
-from gateway.pki import init_pki, issue_principal, load_ssl_client_context
-from gateway.revocation import write_crls
+from gateway.pki import init_pki, issue_principal, load_ssl_client_context, write_crls
 from gateway.server import bind, serve
 from gateway.settings import load_settings
 

@@ -106,7 +106,6 @@ def render(
     return out
 
 
-
 def next_boundary(
     snapshot: Snapshot, now: datetime, history_hours: Iterable[int]
 ) -> datetime | None:

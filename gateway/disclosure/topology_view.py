@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import msgspec
 import numpy as np
 
-from gateway.disclosure import abstraction as ab
+import gateway.disclosure.abstraction as ab
 from gateway.disclosure.pseudonym import Pseudonymizer
 from gateway.model import Link, LinkKind, OperStatus, Severity, Snapshot, Topology
 
@@ -131,8 +131,13 @@ class _Bp(NamedTuple):
     id: str
 
 
-def _metrics(wanted: Collection[str], delay_us: float | None, bw_bps: float | None,
-             srlgs: tuple[int, ...], bw_key: str = "available_bandwidth_mbps") -> Json:
+def _metrics(
+    wanted: Collection[str],
+    delay_us: float | None,
+    bw_bps: float | None,
+    srlgs: tuple[int, ...],
+    bw_key: str = "available_bandwidth_mbps",
+) -> Json:
     out: Json = {}
     if "delay_ms" in wanted and delay_us is not None:
         out["delay_ms"] = round(delay_us / 1000, 3)
@@ -231,9 +236,14 @@ def topology_view(snapshot: Snapshot, peer: str, mode: str, pseudonym: Pseudonym
     return TopologyView(view, _rfc8345(view, pseudonym))
 
 
-def _native_links(snapshot: Snapshot, selected: dict[str, str],
-                  borders: dict[tuple[str, str], _Bp], nodes: dict[str, Json],
-                  pseudonym: Pseudonymizer, metrics: Collection[str]) -> list[Json]:
+def _native_links(
+    snapshot: Snapshot,
+    selected: dict[str, str],
+    borders: dict[tuple[str, str], _Bp],
+    nodes: dict[str, Json],
+    pseudonym: Pseudonymizer,
+    metrics: Collection[str],
+) -> list[Json]:
     """Filtered mode: internal links between selected nodes; their ends join the nodes' tps."""
     states = link_states(snapshot)
     out = []
@@ -245,8 +255,12 @@ def _native_links(snapshot: Snapshot, selected: dict[str, str],
         ends = []
         for node, tp in ((link.source_node, link.source_tp), (link.dest_node, link.dest_tp)):
             border = borders.get((node, tp))
-            ends.append({"node": selected[node],
-                         "tp": border.id if border else pseudonym("tp", f"{node}\x00{tp}")})
+            ends.append(
+                {
+                    "node": selected[node],
+                    "tp": border.id if border else pseudonym("tp", f"{node}\x00{tp}"),
+                }
+            )
             if border is None:
                 nodes[selected[node]]["tps"].append(ends[-1]["tp"])
         state = states.get(link.link_id)
@@ -302,8 +316,10 @@ def _te_link(link: Json) -> Json:
         out["destination"] = {"dest-node": dst["node"],
                               **({"dest-tp": dst["tp"]} if "tp" in dst else {})}  # fmt: skip
     status = link.get("status", "up")
-    out[f"{_TE}te"] = {"te-link-attributes": attrs,
-                       "oper-status": status if status in ("up", "down") else "unknown"}
+    out[f"{_TE}te"] = {
+        "te-link-attributes": attrs,
+        "oper-status": status if status in ("up", "down") else "unknown",
+    }
     return out
 
 

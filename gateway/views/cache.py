@@ -9,6 +9,9 @@ from typing import Any
 
 import orjson
 
+from gateway.leakguard.automaton import Guard
+from gateway.leakguard.screen import Screen, Withheld
+
 
 @dataclass(frozen=True, slots=True)
 class RenderedView:
@@ -157,3 +160,38 @@ class ViewCache:
 
 
 _EMPTY = AudienceViews()
+
+
+def screen_views(
+    screen: Screen, audience: str, guard: Guard, new: AudienceViews, previous: AudienceViews
+) -> tuple[AudienceViews, list[Withheld]]:
+    """``new`` with every view whose new body leaks put back to its previous version (or
+    withdrawn, when it had none: served as 503)."""
+    fresh = {
+        view: rendered.body
+        for view, rendered in new.views.items()
+        if (old := previous.views.get(view)) is None or old.body is not rendered.body
+    }
+    withheld = screen.check(audience, guard, fresh)
+    for item in withheld:
+        new = _revert(new, previous, item.view)
+    return new, withheld
+
+
+def _revert(new: AudienceViews, previous: AudienceViews, view: str) -> AudienceViews:
+    views = {k: v for k, v in new.views.items() if k != view}
+    contents = {k: v for k, v in new.contents.items() if k != view}
+    items = {k: v for k, v in new.items.items() if k[0] != view}
+    item_contents = {k: v for k, v in new.item_contents.items() if k[0] != view}
+    withheld = new.withheld
+    if not carry_view(previous, view, views, contents, items, item_contents):
+        # nothing good to fall back on: the view answers 503 until a clean render
+        withheld = withheld | {view}
+    return replace(
+        new,
+        views=views,
+        contents=contents,
+        items=items,
+        item_contents=item_contents,
+        withheld=withheld,
+    )

@@ -18,9 +18,9 @@ from gateway.disclosure import (
     next_boundary,
     render,
 )
+from gateway.leakguard.screen import Screen
 from gateway.model import Snapshot
-from gateway.views.cache import AudienceViews, ViewCache, build_views
-from gateway.views.screen import Screen
+from gateway.views.cache import AudienceViews, ViewCache, build_views, screen_views
 
 log = logging.getLogger("demarc.views")
 
@@ -152,7 +152,7 @@ class Refresher:
                 )
                 if self.screen.enabled:
                     guard = self.screen.guard_for(plan.audience, plan.policy, snapshot)
-                    views, _ = self.screen.screen(plan.audience, guard, views, previous)
+                    views, _ = screen_views(self.screen, plan.audience, guard, views, previous)
                 out.append(views)
             except Exception as exc:
                 # fail closed: this audience keeps its previous views; nothing new is published

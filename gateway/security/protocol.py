@@ -19,7 +19,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from gateway.tls import TlsState, classify
+from gateway.security.tls import TlsState, classify
 
 TLS_EXTENSION = "tls"
 CERT_DER = "client_cert_der"  # beside the ASGI spec's PEM chain, so nothing re-encodes it

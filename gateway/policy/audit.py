@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.policystore import Event, PolicyDb
+from gateway.policy.store import Event, PolicyDb
 
 log = logging.getLogger("demarc.audit")
 

@@ -8,7 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gateway.approval import (
+from gateway.disclosure import LoadedPolicy, PolicySet, compile_policy, parse_policy
+from gateway.errors import DemarcError, InvalidInput, NotFound, PolicyError, Problem
+from gateway.model import Snapshot
+from gateway.policy.approval import (
     AUDIENCE_FIXED,
     CHANGED,
     NOT_OPEN,
@@ -25,13 +28,10 @@ from gateway.approval import (
     require_staff,
     where,
 )
-from gateway.assess import Assessment, assess
-from gateway.disclosure import LoadedPolicy, PolicySet, compile_policy, parse_policy
-from gateway.errors import DemarcError, InvalidInput, NotFound, PolicyError, Problem
-from gateway.model import Snapshot
-from gateway.policyboot import boot
-from gateway.policystore import DraftRecord, Event, NewVersion, PolicyDb, VersionRecord
-from gateway.preview import preview_json, render_preview
+from gateway.policy.assess import Assessment, assess
+from gateway.policy.boot import boot
+from gateway.policy.preview import preview_json, render_preview
+from gateway.policy.store import DraftRecord, Event, NewVersion, PolicyDb, VersionRecord
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
-from gateway.disclosure.engine import CompiledPolicy
-from gateway.disclosure.guard import DisclosedTerms
+from gateway.disclosure.loader import LoadedPolicy
 from gateway.disclosure.policy import PeerPolicy
 from gateway.disclosure.scope import coverage, customer_services, peer_resources
+from gateway.leakguard.terms import DisclosedTerms
 from gateway.model import ResourceRef, Snapshot
 
 
-def disclosed_for(policy: CompiledPolicy, snapshot: Snapshot, audience: str) -> DisclosedTerms:
+class ActivePolicy(Protocol):
+    """What the guard reads of a compiled policy, typed structurally so that the guard does not
+    import the engine it checks."""
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def loaded(self) -> LoadedPolicy: ...
+
+
+def disclosed_for(policy: ActivePolicy, snapshot: Snapshot, audience: str) -> DisclosedTerms:
     """Shared ids, kept text, the audience's own names: derived from the policy and the data in
     the audience's own scope, never from the rendered views, so a broken render that copies an
     internal term into a kept-text or shared-id field is still caught."""

@@ -17,7 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from gateway.revocation import CrlSet, load_crls
+from gateway.security.crl import CrlSet, load_crls
 
 log = logging.getLogger("demarc.tls")
 

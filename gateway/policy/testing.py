@@ -26,7 +26,7 @@ from gateway.ingest import (
     parse_topology,
 )
 from gateway.model import Change, Snapshot
-from gateway.preview import render_preview
+from gateway.policy.preview import render_preview
 
 #: the ingest formats, in the order a deployment feeds them (topology first: the rest refer to it)
 PARSERS: dict[str, Callable[[Any], Change]] = {

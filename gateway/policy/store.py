@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from gateway.policyrecords import Approval, DraftRecord, Event, NewVersion, VersionRecord, now_iso
+from gateway.policy.records import Approval, DraftRecord, Event, NewVersion, VersionRecord, now_iso
 
 __all__ = ["Approval", "DraftRecord", "Event", "NewVersion", "PolicyDb", "VersionRecord", "now_iso"]
 

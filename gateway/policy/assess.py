@@ -17,7 +17,7 @@ from gateway.disclosure.diff import (
 )
 from gateway.errors import Problem
 from gateway.model import Snapshot
-from gateway.preview import render_preview
+from gateway.policy.preview import render_preview
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ import yaml
 
 from gateway.disclosure import LoadedPolicy
 from gateway.errors import DemarcError, Forbidden
-from gateway.policystore import Approval, DraftRecord
+from gateway.policy.store import Approval, DraftRecord
 
 NOT_STAFF = "only staff may change policies"
 NOT_OPEN = "draft {id} was already activated; write a new draft"

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
-from gateway.disclosure.disclosed import disclosed_for
-from gateway.disclosure.engine import CompiledPolicy
-from gateway.disclosure.guard import Guard, Hit, build_vocabulary, vocabulary_revision
+from gateway.leakguard.automaton import Guard
+from gateway.leakguard.disclosed import ActivePolicy, disclosed_for
+from gateway.leakguard.terms import Hit
+from gateway.leakguard.vocabulary import build_vocabulary, vocabulary_revision
 from gateway.model import Snapshot
-from gateway.views.cache import AudienceViews, carry_view
 
 log = logging.getLogger("demarc.leakguard")
 
@@ -44,7 +44,7 @@ class Screen:
         hit = self._guards.get(audience)
         return hit[1] if hit is not None else None
 
-    def guard_for(self, audience: str, policy: CompiledPolicy, snapshot: Snapshot) -> Guard:
+    def guard_for(self, audience: str, policy: ActivePolicy, snapshot: Snapshot) -> Guard:
         # what is disclosed follows from the policy and the same data the vocabulary reads
         key = (vocabulary_revision(snapshot), policy.version)
         hit = self._guards.get(audience)
@@ -55,27 +55,15 @@ class Screen:
         self._guards[audience] = (key, guard)
         return guard
 
-    def screen(
-        self,
-        audience: str,
-        guard: Guard,
-        new: AudienceViews,
-        previous: AudienceViews,
-    ) -> tuple[AudienceViews, list[Withheld]]:
-        """``new`` with every view whose new body leaks put back to its previous version (or
-        withdrawn, when it had none: served as 503)."""
-        withheld: list[Withheld] = []
-        for view, rendered in new.views.items():
-            old = previous.views.get(view)
-            if old is not None and old.body is rendered.body:
-                continue  # carried over: scanned when it was new
-            hits = guard.scan(rendered.body)
-            if hits:
-                withheld.append(_report(audience, view, hits))
-        if not withheld:
-            return new, []
+    def check(self, audience: str, guard: Guard, bodies: Mapping[str, bytes]) -> list[Withheld]:
+        """The views among ``bodies`` (new ones: a carried-over body was scanned when it was new)
+        whose bytes name a term the audience must not see; each counted, logged and reported."""
+        withheld = [
+            _report(audience, view, hits)
+            for view, body in bodies.items()
+            if (hits := guard.scan(body))
+        ]
         for item in withheld:
-            new = _revert(new, previous, item.view)
             for cls in item.classes:
                 self.counts[f"{item.view}:{cls}"] += 1
             # the matched values never reach a log: classes and digests only
@@ -85,29 +73,10 @@ class Screen:
             )  # fmt: skip
             if self._on_leak is not None:
                 self._on_leak(item)
-        return new, withheld
+        return withheld
 
 
 def _report(audience: str, view: str, hits: list[Hit]) -> Withheld:
     classes = tuple(sorted({h.term_class.value for h in hits}))
     digests = tuple(sorted({h.digest for h in hits}))
     return Withheld(audience, view, classes, digests)
-
-
-def _revert(new: AudienceViews, previous: AudienceViews, view: str) -> AudienceViews:
-    views = {k: v for k, v in new.views.items() if k != view}
-    contents = {k: v for k, v in new.contents.items() if k != view}
-    items = {k: v for k, v in new.items.items() if k[0] != view}
-    item_contents = {k: v for k, v in new.item_contents.items() if k[0] != view}
-    withheld = new.withheld
-    if not carry_view(previous, view, views, contents, items, item_contents):
-        # nothing good to fall back on: the view answers 503 until a clean render
-        withheld = withheld | {view}
-    return replace(
-        new,
-        views=views,
-        contents=contents,
-        items=items,
-        item_contents=item_contents,
-        withheld=withheld,
-    )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from gateway.disclosure import PolicySet, compile_policy, load_policy_dir, parse_policy
 from gateway.errors import PolicyError
-from gateway.policystore import Event, NewVersion, PolicyDb
+from gateway.policy.store import Event, NewVersion, PolicyDb
 
 log = logging.getLogger("demarc.policies")
 

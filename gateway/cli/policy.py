@@ -10,7 +10,6 @@ from typing import Any
 
 import orjson
 
-from gateway.assess import assess
 from gateway.disclosure import (
     CompiledPolicy,
     PolicySet,
@@ -21,8 +20,9 @@ from gateway.disclosure import (
 from gateway.disclosure.diff import applies_to, live_diff, policy_changes
 from gateway.errors import ConfigError, PolicyError
 from gateway.model import Snapshot
-from gateway.policytest import NO_CASES, TEST_SECRET, load_data_dir, run_tests, snapshot_from
-from gateway.preview import preview_json, render_preview
+from gateway.policy.assess import assess
+from gateway.policy.preview import preview_json, render_preview
+from gateway.policy.testing import NO_CASES, TEST_SECRET, load_data_dir, run_tests, snapshot_from
 
 PREVIEW_KEY_NOTE = "pseudonyms made with a preview key: they differ from what the audience sees"
 
@@ -128,7 +128,7 @@ def set_diff(
 
 
 def _active_set(config: Path | None) -> PolicySet:
-    from gateway.policystore import PolicyDb
+    from gateway.policy.store import PolicyDb
     from gateway.settings import load_settings
 
     path = load_settings(config).database_path
@@ -165,7 +165,32 @@ def policy_diff(args: argparse.Namespace) -> int:
     return 3 if args.fail_on_widening and body["widening"] else 0
 
 
-def add_commands(policy: Any) -> None:
+def _policy_check(args: argparse.Namespace) -> int:
+    from gateway.disclosure import compile_policy, load_policy_dir
+
+    try:
+        loaded = load_policy_dir(args.dir)
+    except PolicyError as exc:
+        for problem in exc.problems:
+            print(f"{problem.where}: {problem.message}", file=sys.stderr)
+        return 1
+    for item in loaded:
+        compiled = compile_policy(item)
+        views = ", ".join(sorted(compiled.views)) or "no views"
+        print(f"{item.source}: ok ({item.policy.audience}, version {item.version}: {views})")
+    if not loaded:
+        print(f"{args.dir}: no policy files (*.yaml)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    policy = sub.add_parser("policy", help="disclosure policies").add_subparsers(
+        dest="policy", required=True
+    )
+    check = policy.add_parser("check", help="validate policy files (file:line:col: message)")
+    check.add_argument("dir", type=Path, nargs="?", default=Path("policies"))
+    check.set_defaults(func=_policy_check)
     """The subcommands, on the ``demarc policy`` subparsers."""
     test = policy.add_parser("test", help="run the policy test cases in <dir>/tests/*.yaml")
     test.add_argument("dir", type=Path, nargs="?", default=Path("policies"))

@@ -6,8 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from gateway.api.deps import PRINCIPAL_KEY, error_response
-from gateway.disclosure.guard import Guard
+from gateway.leakguard.automaton import Guard
 
 log = logging.getLogger("demarc.leakguard")
 
@@ -19,11 +18,22 @@ class EgressGuard:
     """Buffers each non-view response (errors, OpenAPI, docs: all small), scans it with the
     audience's guard, and sends a fixed 503 instead when it names anything internal."""
 
-    def __init__(self, app: Any, guard: Callable[[str], Guard | None],
-                 on_hit: Callable[[str, str, tuple[str, ...]], None]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        app: Any,
+        guard: Callable[[str], Guard | None],
+        on_hit: Callable[[str, str, tuple[str, ...]], None],
+        *,
+        audience: Callable[[dict[str, Any]], str],
+        refusal: Any,
+    ) -> None:
+        """``audience`` names whom a request is answered to (from its scope); ``refusal`` is the
+        ASGI app that answers instead of a body that leaked (the API's fixed 503)."""
         self.app = app
         self._guard = guard
         self._on_hit = on_hit
+        self._audience = audience
+        self._refusal = refusal
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -49,15 +59,14 @@ class EgressGuard:
 
     async def _finish(self, scope: dict[str, Any], receive: Any, send: Any,
                       start: dict[str, Any] | None, body: bytes) -> None:  # fmt: skip
-        principal = scope.get(PRINCIPAL_KEY)
-        audience = principal.id if principal is not None else ""
+        audience = self._audience(scope)
         guard = self._guard(audience)
         hits = guard.scan(body) if guard is not None else []
         if hits:
             classes = tuple(sorted({h.term_class.value for h in hits}))
             self._on_hit(audience, str(scope.get("path", "")), classes)
             log.error("leak guard withheld a response to %s: %s", audience, ", ".join(classes))
-            await error_response(503, "withheld", WITHHELD)(scope, receive, send)
+            await self._refusal(scope, receive, send)
             return
         assert start is not None
         await send(start)

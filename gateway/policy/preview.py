@@ -9,8 +9,8 @@ import orjson
 
 from gateway.disclosure import CompiledPolicy
 from gateway.disclosure.diff import render_for
-from gateway.disclosure.disclosed import disclosed_for
-from gateway.disclosure.guard import Guard, build_vocabulary
+from gateway.leakguard import Guard, build_vocabulary
+from gateway.leakguard.disclosed import disclosed_for
 from gateway.model import Snapshot
 from gateway.views import AudienceViews, build_views
 

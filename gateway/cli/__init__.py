@@ -1,0 +1,45 @@
+"""The ``demarc`` command line: serve, demo, pki, policy, schemas; one module per group."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+
+from gateway.cli import pki, policy, serve
+from gateway.errors import ConfigError, PolicyError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="demarc", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for group in (serve, pki, policy):
+        group.add_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    started = time.monotonic()
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    args = build_parser().parse_args(argv)
+    args.started = started
+    try:
+        code: int = args.func(args)
+    except (ConfigError, PolicyError, FileNotFoundError, ValueError) as exc:
+        print(f"demarc: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""``demarc serve``, ``demarc demo`` and ``demarc schemas export``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+from typing import Any
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from gateway.app import Gateway
+    from gateway.server import serve
+    from gateway.settings import load_settings
+
+    settings = load_settings(args.config)
+    asyncio.run(serve(Gateway(settings), log_level=args.log_level))
+    return 0
+
+
+def _schemas_export(args: argparse.Namespace) -> int:
+    from gateway.schemas import export
+
+    for path in export(args.dir):
+        print(path)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from gateway.demo.run import run_demo
+
+    run_demo(args.dir, args.policies, args.public_port, args.internal_port, started=args.started)
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    serve = sub.add_parser("serve", help="run both listeners")
+    serve.add_argument("--config", type=Path, help="YAML settings file (DEMARC_* env overrides)")
+    serve.add_argument("--log-level", default="info")
+    serve.set_defaults(func=_serve)
+
+    schemas = sub.add_parser("schemas", help="JSON Schema").add_subparsers(
+        dest="schemas", required=True
+    )
+    export = schemas.add_parser("export", help="write policy and ingest JSON Schemas")
+    export.add_argument("--dir", type=Path, default=Path("schemas"))
+    export.set_defaults(func=_schemas_export)
+
+    demo = sub.add_parser("demo", help="run the gateway on a sample network")
+    demo.add_argument("--dir", type=Path, default=Path(".demo"))
+    demo.add_argument("--policies", type=Path, default=Path("policies"))
+    demo.add_argument("--public-port", type=int, default=8443)
+    demo.add_argument("--internal-port", type=int, default=9443)
+    demo.set_defaults(func=_demo)
