@@ -281,7 +281,7 @@ def test_failed_persist_changes_nothing(tmp_path: Path, fault: str) -> None:
     notified: list[int] = []
 
     async def body(store: Store) -> None:
-        store.on_commit(lambda: notified.append(store.snapshot.revision))
+        store.on_commit(lambda batch: notified.extend(c.revision for c in batch))
         first = await store.commit(UpsertServices((service("s1"),)), "tester")
         backend.fail = fault
         with pytest.raises(OSError):
@@ -300,15 +300,20 @@ def test_failed_persist_changes_nothing(tmp_path: Path, fault: str) -> None:
 
 
 def test_on_commit_runs_after_snapshot_is_current(tmp_path: Path) -> None:
-    seen: list[tuple[int, int]] = []
+    seen: list[tuple[int, int, list[int]]] = []
 
     async def body(store: Store) -> None:
         store.on_commit(
-            lambda: seen.append((store.snapshot.revision, len(store.snapshot.services)))
+            lambda batch: seen.append(
+                (store.snapshot.revision, len(store.snapshot.services), [c.revision for c in batch])
+            )
         )
         await commit_all(
             store, [UpsertServices((service("s1"),)), UpsertServices((service("s2"),))]
         )
 
     run(tmp_path / "db.sqlite", body)
-    assert seen == [(1, 1), (2, 2)]
+    # each listener call carries the changes it announces, and the snapshot already has them
+    assert [(rev, n) for rev, n, _ in seen] == [(1, 1), (2, 2)]
+    assert [r for _, _, batch in seen for r in batch] == [1, 2]
+    assert all(batch[-1] == rev for rev, _, batch in seen)

@@ -20,6 +20,9 @@ class Committed:
     principal: str
 
 
+CommitListener = Callable[[Sequence[Committed]], None]
+
+
 class Backend(Protocol):
     """Durable storage. Blocking calls; the Store runs them off the event loop."""
 
@@ -44,7 +47,7 @@ class Store:
         self._snapshot = Snapshot()
         self._queue: asyncio.Queue[tuple[Change, str, asyncio.Future[Snapshot]]] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners: list[CommitListener] = []
 
     @property
     def snapshot(self) -> Snapshot:
@@ -63,8 +66,9 @@ class Store:
             self._writer = None
         await asyncio.to_thread(self._backend.close)
 
-    def on_commit(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` (on the event loop) after every durable commit."""
+    def on_commit(self, callback: CommitListener) -> None:
+        """Call ``callback`` on the event loop after every durable batch, with the batch's
+        changes in revision order; when it runs, ``snapshot`` already includes them."""
         self._listeners.append(callback)
 
     async def commit(self, change: Change, principal: str) -> Snapshot:
@@ -106,4 +110,4 @@ class Store:
             if not future.done():
                 future.set_result(snap)
         for callback in self._listeners:
-            callback()
+            callback(batch)

@@ -64,7 +64,7 @@ class Refresher:
         self.failures = 0  # renders that failed and published nothing
         self.screen = screen or Screen()
 
-    def poke(self) -> None:
+    def poke(self, _batch: object = None) -> None:
         """Something changed: refresh soon (changes arriving meanwhile are coalesced)."""
         self._wake.set()
 
