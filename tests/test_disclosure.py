@@ -9,6 +9,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gateway.disclosure import (
     PolicySet,
@@ -20,6 +22,7 @@ from gateway.disclosure import (
     parse_policy,
     render,
 )
+from gateway.disclosure.project import format_time
 from gateway.model import (
     Alarm,
     Link,
@@ -391,9 +394,10 @@ def test_rounding_and_updated_at() -> None:
 @pytest.mark.parametrize(
     ("precision", "raised", "cleared"),
     [
-        ("second", "2025-03-01T10:17:45Z", "2025-03-01T11:59:59Z"),
-        ("minute", "2025-03-01T10:17:00Z", "2025-03-01T11:59:00Z"),
-        ("hour", "2025-03-01T10:00:00Z", "2025-03-01T11:00:00Z"),
+        # a start rounds down and a clear rounds up: the published episode covers the real one
+        ("second", "2025-03-01T10:17:45Z", "2025-03-01T12:00:00Z"),
+        ("minute", "2025-03-01T10:17:00Z", "2025-03-01T12:00:00Z"),
+        ("hour", "2025-03-01T10:00:00Z", "2025-03-01T12:00:00Z"),
     ],
 )
 def test_time_precision(precision: str, raised: str, cleared: str) -> None:
@@ -470,3 +474,26 @@ def test_no_internal_identifier_leaks() -> None:
         assert policy is not None
         out = orjson.dumps(render(policy, s, audience, pz(audience), NOW)).decode()
         assert not {x for x in secrets | extra if x in out}, audience
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    start=st.datetimes(
+        min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(UTC)
+    ),
+    length=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=3)),
+    precision=st.sampled_from(["second", "minute", "hour"]),
+)
+def test_a_coarsened_interval_always_covers_the_real_one(
+    start: datetime, length: timedelta, precision: str
+) -> None:
+    shown_start = format_time(start, precision)
+    shown_end = format_time(start + length, precision, up=True)
+    assert shown_start is not None and shown_end is not None
+    lo = datetime.strptime(shown_start, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    hi = datetime.strptime(shown_end, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    unit = {"second": timedelta(seconds=1), "minute": timedelta(minutes=1)}.get(
+        precision, timedelta(hours=1)
+    )
+    assert lo <= start and start + length <= hi  # covers it
+    assert start - lo < unit and hi - (start + length) < unit  # by less than one unit each side

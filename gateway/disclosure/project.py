@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from gateway.disclosure.policy import TextTemplate
@@ -63,7 +63,7 @@ def compile_projection(
         if rounding and name in rounding:
             get = _rounded(get, rounding[name])
         if name in time_fields:
-            get = _timestamp(get, time_precision)
+            get = _timestamp(get, time_precision, name in END_FIELDS)
         getters.append((name, get))
     text: Callable[[Context, Row, Item], str | None] | None = None
     if "text" in fields and raw_text is not None:
@@ -79,23 +79,32 @@ def _rounded(get: Getter[Row], digits: int) -> Getter[Row]:
     return rounded
 
 
+_UNIT = {"second": timedelta(seconds=1), "minute": timedelta(minutes=1), "hour": timedelta(hours=1)}
 _TRUNCATE = {
     "second": {"microsecond": 0},
     "minute": {"second": 0, "microsecond": 0},
     "hour": {"minute": 0, "second": 0, "microsecond": 0},
 }
+# where an interval ends: coarsened upwards, so a published interval always covers the real one
+END_FIELDS = frozenset({"cleared_at", "end"})
 
 
-def format_time(value: datetime | None, precision: str = "second") -> str | None:
+def format_time(
+    value: datetime | None, precision: str = "second", *, up: bool = False
+) -> str | None:
+    """``value`` at ``precision``, rounded down, or up when ``up`` (the end of an interval)."""
     if value is None:
         return None
-    value = value.astimezone(UTC).replace(**_TRUNCATE[precision])  # type: ignore[arg-type]
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    value = value.astimezone(UTC)
+    floor = value.replace(**_TRUNCATE[precision])  # type: ignore[arg-type]
+    if up and floor != value:
+        floor += _UNIT[precision]
+    return floor.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _timestamp(get: Getter[Row], precision: str) -> Getter[Row]:
+def _timestamp(get: Getter[Row], precision: str, up: bool) -> Getter[Row]:
     def timestamp(ctx: Context, row: Row) -> Any:
-        return format_time(get(ctx, row), precision)
+        return format_time(get(ctx, row), precision, up=up)
 
     return timestamp
 
