@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -14,9 +15,11 @@ from msgspec.structs import replace
 from gateway.disclosure.pseudonym import Pseudonymizer, audience_key
 from gateway.disclosure.topology_view import (
     MODES,
+    TE_NODE_ID_SPACE,
     GraphCache,
     TopologyView,
     dependency_key,
+    te_node_ids,
     topology_view,
 )
 from gateway.model import (
@@ -334,3 +337,33 @@ def test_bad_mode_or_metric_is_rejected() -> None:
         view(snapshot(), "grey")
     with pytest.raises(ValueError, match="metrics"):
         view(snapshot(), "abstract", metrics=("jitter_ms",))
+
+
+def test_te_node_ids_are_distinct_and_inside_the_reserved_block() -> None:
+    # enough ids that a 28-bit hash collides somewhere is unlikely; force one by construction
+    ids = [f"nd-{i:016x}" for i in range(5000)]
+    published = te_node_ids(ids)
+    addresses = [ipaddress.IPv4Address(v) for v in published.values()]
+    assert len(set(addresses)) == len(ids)
+    assert all(a in TE_NODE_ID_SPACE and a != ipaddress.IPv4Address("255.255.255.255")
+               for a in addresses)  # fmt: skip
+    assert te_node_ids(reversed(ids)) == published  # stable whatever the order
+
+
+def test_te_node_id_collisions_move_to_the_next_free_id() -> None:
+    # find two ids whose hashes land on the same address (a birthday search: ~20k tries)
+    seen: dict[str, str] = {}
+    for i in range(200_000):
+        node = f"nd-{i}"
+        (address,) = te_node_ids([node]).values()
+        if address in seen:
+            first, second = sorted((seen[address], node))
+            break
+        seen[address] = node
+    else:  # pragma: no cover - 200k draws in 2^28 collide with overwhelming probability
+        pytest.fail("no collision found")
+    both = te_node_ids([first, second])
+    assert both[first] == address
+    assert ipaddress.IPv4Address(both[second]) == ipaddress.IPv4Address(address) + 1
+    # the same id twice in the input is one node, not a collision
+    assert te_node_ids([first, first]) == {first: address}

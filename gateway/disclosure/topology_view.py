@@ -8,7 +8,7 @@ import re
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -341,6 +341,28 @@ def _matrix_entry(i: int, entry: Json) -> Json:
             "is-allowed": True, **({"path-properties": props} if props else {})}  # fmt: skip
 
 
+TE_NODE_ID_SPACE = ipaddress.IPv4Network("240.0.0.0/4")
+"""Where published te-node-ids live: the reserved block (RFC 1112, "future use"), which no
+router id or interface address of a real network uses, so a pseudonym can neither be mistaken for
+nor collide with a real one."""
+
+
+def te_node_ids(node_ids: Iterable[str]) -> dict[str, str]:
+    """A dotted-quad te-node-id per (already published) node id: a hash of it placed in
+    ``TE_NODE_ID_SPACE``, distinct within the view (a collision moves to the next free id)."""
+    out: dict[str, str] = {}
+    taken: set[int] = set()
+    # the block's last address is the limited broadcast, 255.255.255.255: never an id
+    base, size = int(TE_NODE_ID_SPACE.network_address), TE_NODE_ID_SPACE.num_addresses - 1
+    for node_id in sorted(set(node_ids)):
+        offset = int.from_bytes(hashlib.blake2b(node_id.encode(), digest_size=4).digest()) % size
+        while offset in taken:
+            offset = (offset + 1) % size
+        taken.add(offset)
+        out[node_id] = str(ipaddress.IPv4Address(base + offset))
+    return out
+
+
 def _rfc8345(view: Json, pseudonym: Pseudonymizer) -> Json:
     """The same view as RFC 8345 with RFC 8795 TE augmentations; nothing from below it."""
     if view["mode"] == "none":
@@ -350,14 +372,13 @@ def _rfc8345(view: Json, pseudonym: Pseudonymizer) -> Json:
         tps[bp["node"]].append(bp["id"])
     matrix = [_matrix_entry(i, e) for i, e in enumerate(view["connectivity"], start=1)]
     nodes = []
+    te_ids = te_node_ids(n["id"] for n in view["nodes"])
     for node in view["nodes"]:
         attrs: Json = {"is-abstract": [None]} if node["abstract"] else {}
         if matrix and node["abstract"]:
             count = {"number-of-entries": len(matrix)} if len(matrix) <= 0xFFFF else {}  # uint16
             attrs["connectivity-matrices"] = {**count, "connectivity-matrix": matrix}
-        # te-node-id is a dotted quad: four bytes of a hash of the (already public) node id
-        te_id = ".".join(map(str, hashlib.blake2b(node["id"].encode(), digest_size=4).digest()))
-        nodes.append({"node-id": node["id"], f"{_TE}te-node-id": te_id,
+        nodes.append({"node-id": node["id"], f"{_TE}te-node-id": te_ids[node["id"]],
                       f"{_NT}termination-point": [{"tp-id": t} for t in sorted(tps[node["id"]])],
                       f"{_TE}te": {"te-node-attributes": attrs}})  # fmt: skip
     network = {"network-id": pseudonym("nw", "topology"),
