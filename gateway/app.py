@@ -8,6 +8,7 @@ import os
 import secrets
 from collections import deque
 from pathlib import Path
+from types import MappingProxyType
 
 from fastapi import FastAPI
 
@@ -21,7 +22,7 @@ from gateway.api.deps import (
     scope_audience,
 )
 from gateway.disclosure import PolicySet
-from gateway.ingest import AlertLabelMap
+from gateway.ingest import DEFAULT_SEVERITIES, AlertLabelMap, AlertStats
 from gateway.leakguard.egress import WITHHELD, EgressGuard
 from gateway.leakguard.screen import Screen, Withheld
 from gateway.policy.audit import AuditLog
@@ -69,7 +70,14 @@ class Gateway:
             link=labels.link,
             service=labels.service,
             severity=labels.severity,
+            probable_cause=labels.probable_cause,
+            severities=MappingProxyType(
+                {**DEFAULT_SEVERITIES, **{k.lower(): v for k, v in labels.severities.items()}}
+            ),
+            default_severity=labels.default_severity,
+            probable_causes=MappingProxyType(dict(labels.probable_causes)),
         )
+        self.alert_stats = AlertStats()  # since start, for staff: /v1/admin/status
         secret = load_secret(settings.secret_path)
         self.store = Store(SqliteBackend(settings.database_path))
         self.cache = ViewCache()

@@ -6,10 +6,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from gateway.errors import ConfigError
+from gateway.model import Severity
+from gateway.model.x733 import canonical_cause
 
 
 class Listener(BaseModel):
@@ -29,6 +31,27 @@ class AlertLabels(BaseModel):
     link: str = "link"
     service: str = "service"
     severity: str = "severity"
+    probable_cause: str = "alertname"
+    severities: dict[str, Severity] = Field(
+        default_factory=dict,
+        description="severity label value (any case) → X.733 severity; added to the defaults",
+    )
+    default_severity: Severity = Severity.INDETERMINATE
+    probable_causes: dict[str, str] = Field(
+        default_factory=dict,
+        description="probable-cause label value (an alert name) → an X.733 probable cause",
+    )
+
+    @field_validator("probable_causes")
+    @classmethod
+    def _known_causes(cls, value: dict[str, str]) -> dict[str, str]:
+        wrong = sorted(v for v in value.values() if canonical_cause(v) is None)
+        if wrong:
+            raise ValueError(
+                f"{', '.join(map(repr, wrong))} are not X.733 probable causes "
+                "(gateway/model/x733.py lists them)"
+            )
+        return {k: str(canonical_cause(v)) for k, v in value.items()}
 
 
 class Settings(BaseSettings):

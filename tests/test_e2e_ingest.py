@@ -142,3 +142,29 @@ def test_acknowledged_data_is_on_disk_and_survives_a_restart(
         assert int(after.headers["demarc-revision"]) == revision
     finally:
         again.stop()
+
+
+def test_staff_see_truncated_alerts_and_unmapped_values_in_status(
+    internal: Any, demo: DemoData
+) -> None:
+    def counts() -> dict[str, Any]:
+        response = internal(STAFF).get("/v1/admin/status")
+        assert response.status_code == 200
+        alertmanager: dict[str, Any] = response.json()["alertmanager"]
+        return alertmanager
+
+    before = counts()
+    payload = copy.deepcopy(demo.alertmanager)
+    payload["truncatedAlerts"] = 3
+    payload["alerts"] = payload["alerts"][:1]
+    payload["alerts"][0]["labels"].update({"alertname": "PNIDown_fra1", "severity": "P9"})
+    response = internal(SOURCE).post("/v1/ingest/alertmanager", content=orjson.dumps(payload))
+    assert response.status_code == 200
+    after = counts()
+    assert after["truncated_alerts"] == before["truncated_alerts"] + 3
+    assert after["unmapped_causes"].get("PNIDown_fra1", 0) == (
+        before["unmapped_causes"].get("PNIDown_fra1", 0) + 1
+    )
+    assert (
+        after["unmapped_severities"].get("P9", 0) == before["unmapped_severities"].get("P9", 0) + 1
+    )

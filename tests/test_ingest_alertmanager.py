@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from gateway.errors import InvalidInput
-from gateway.ingest import AlertLabelMap, parse_alertmanager
+from gateway.errors import ConfigError, InvalidInput
+from gateway.ingest import AlertLabelMap, parse_alertmanager, parse_alertmanager_report
 from gateway.model import Alarm, ResourceRef, Severity
+from gateway.settings import load_settings
 
 DATA = Path(__file__).parent / "data"
 INTERNAL = ("alertmanager.noc.example.net", "prometheus.noc.example.net", "192.0.2.21")
@@ -48,7 +49,8 @@ def test_firing_sample(doc: dict[str, Any]) -> None:
     assert alarm.raised_at == datetime(2026, 11, 27, 21, 4, 11, tzinfo=UTC)
     assert alarm.cleared_at is None
     assert alarm.active
-    assert alarm.probable_cause == alarm.specific_problem == "InterfaceDown"
+    # the alert name is the operator's wording, not a cause from the vocabulary: never published
+    assert alarm.probable_cause == "unknown" and alarm.specific_problem is None
     assert alarm.source == "alertmanager"
     assert alarm.text is not None
     assert alarm.text.startswith("et-0/0/7 on asbr1.ams is down\n")
@@ -132,11 +134,12 @@ def test_custom_label_map(doc: dict[str, Any]) -> None:
         severity="prio",
         probable_cause="problem",
         severities={"p1": Severity.MAJOR},
+        probable_causes={"LinkFlap": "lossOfSignal"},
     )
     alarm = only_alarm(doc, mapping)
     assert alarm.resource == ResourceRef(node="pe9", tp="ge-1/1/1")
     assert alarm.severity is Severity.MAJOR
-    assert alarm.probable_cause == "LinkFlap"
+    assert alarm.probable_cause == "lossOfSignal"
 
 
 def test_link_label_wins_over_node(doc: dict[str, Any]) -> None:
@@ -166,6 +169,10 @@ def test_no_resource_labels_gives_no_resource(doc: dict[str, Any]) -> None:
         ("info", Severity.INDETERMINATE),
         ("page", Severity.CRITICAL),
         ("Warning", Severity.WARNING),
+        ("error", Severity.MAJOR),
+        ("High", Severity.MAJOR),
+        ("P1", Severity.CRITICAL),
+        ("p3", Severity.MINOR),
         ("disaster", Severity.INDETERMINATE),
     ],
 )
@@ -214,3 +221,53 @@ def test_unknown_top_level_keys_are_ignored(doc: dict[str, Any]) -> None:
     doc["newFieldInAlertmanager1_0"] = True
     alert(doc)["newAlertField"] = [1]
     assert only_alarm(doc).alarm_id == "am-6e1f4a1c2b3d4e5f"
+
+
+@pytest.mark.parametrize(
+    ("name", "cause"),
+    [
+        ("lossOfSignal", "lossOfSignal"),  # already a cause of the vocabulary
+        ("LOSSOFSIGNAL", "lossOfSignal"),  # in any case, spelt as the vocabulary spells it
+        ("PNIDown_fra1", "unknown"),  # an alert name that names a site: never published
+        ("CongestionOnCore", "congestion"),  # mapped by the operator
+    ],
+)
+def test_probable_cause_comes_from_the_controlled_vocabulary(
+    doc: dict[str, Any], name: str, cause: str
+) -> None:
+    alert(doc)["labels"]["alertname"] = name
+    labels = AlertLabelMap(probable_causes={"CongestionOnCore": "congestion"})
+    alarm = only_alarm(doc, labels)
+    assert alarm.probable_cause == cause
+    assert name not in {alarm.probable_cause, alarm.specific_problem} or name == cause
+
+
+def test_a_cause_map_outside_the_vocabulary_is_refused() -> None:
+    with pytest.raises(ConfigError, match="'LinkFlapping'"):
+        AlertLabelMap(probable_causes={"LinkFlap": "LinkFlapping"})
+
+
+def test_unmapped_values_and_truncated_alerts_are_counted(doc: dict[str, Any]) -> None:
+    doc["truncatedAlerts"] = 7
+    second = json.loads(json.dumps(alert(doc)))
+    second["fingerprint"] = "0000000000000002"
+    second["labels"].update({"severity": "disaster", "alertname": "PNIDown_fra1"})
+    doc["alerts"].append(second)
+    alert(doc)["labels"].update({"severity": "disaster", "alertname": "lossOfSignal"})
+    change, stats = parse_alertmanager_report(doc)
+    assert len(change.alarms) == 2
+    assert stats.truncated_alerts == 7
+    assert dict(stats.unmapped_severities) == {"disaster": 2}
+    assert dict(stats.unmapped_causes) == {"PNIDown_fra1": 1}
+
+
+def test_truncated_alerts_must_be_a_count(doc: dict[str, Any]) -> None:
+    doc["truncatedAlerts"] = -1
+    assert wheres(doc) == ["$.truncatedAlerts"]
+
+
+def test_settings_refuse_a_cause_outside_the_vocabulary_and_spell_the_others() -> None:
+    with pytest.raises(ConfigError, match="'bogusCause'"):
+        load_settings(None, alert_labels={"probable_causes": {"X": "bogusCause"}})
+    settings = load_settings(None, alert_labels={"probable_causes": {"X": "LOSSOFSIGNAL"}})
+    assert settings.alert_labels.probable_causes == {"X": "lossOfSignal"}

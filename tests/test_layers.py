@@ -12,7 +12,7 @@ RANKS = {
     "gateway": 0,  # the package's own docstring and nothing else
     "gateway.errors": 0,
     "gateway.model": 1,
-    "gateway.settings": 1,
+    "gateway.settings": 2,  # reads model types (severities)
     "gateway.security": 1,
     "gateway.pki": 1,
     "gateway.ingest": 2,

@@ -22,6 +22,15 @@ class ActivePolicy(BaseModel):
     views: list[str]
 
 
+class AlertmanagerStatus(BaseModel):
+    """Since start: alerts Alertmanager left out of its notifications, and label values that
+    the severity and probable-cause tables do not map (value → alerts)."""
+
+    truncated_alerts: int
+    unmapped_severities: dict[str, int]
+    unmapped_causes: dict[str, int]
+
+
 class Status(BaseModel):
     revision: int
     views_revision: int
@@ -31,6 +40,7 @@ class Status(BaseModel):
     render_failures: int
     tls_rejections: dict[str, int]
     leaks_withheld: dict[str, int]
+    alertmanager: AlertmanagerStatus
 
 
 def _staff(principal: CurrentPrincipal) -> None:
@@ -61,6 +71,11 @@ async def status(request: Request, principal: CurrentPrincipal) -> Status:
         disclosures_dropped=gateway.audit.dropped,
         tls_rejections=dict(gateway.tls_rejections.counts),
         leaks_withheld=dict(gateway.screen.counts),
+        alertmanager=AlertmanagerStatus(
+            truncated_alerts=gateway.alert_stats.truncated_alerts,
+            unmapped_severities=dict(gateway.alert_stats.unmapped_severities),
+            unmapped_causes=dict(gateway.alert_stats.unmapped_causes),
+        ),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -13,9 +14,10 @@ from gateway.api.deps import CurrentPrincipal
 from gateway.errors import Forbidden, PayloadTooLarge
 from gateway.ingest import (
     AlertLabelMap,
+    AlertStats,
     decode_json,
     parse_alarms,
-    parse_alertmanager,
+    parse_alertmanager_report,
     parse_maintenance,
     parse_metrics,
     parse_services,
@@ -24,6 +26,7 @@ from gateway.ingest import (
 from gateway.model import Change
 
 router = APIRouter(prefix="/v1/ingest", tags=["ingest"])
+log = logging.getLogger("demarc.ingest")
 
 
 class Accepted(BaseModel):
@@ -80,8 +83,26 @@ async def topology(request: Request, principal: CurrentPrincipal) -> Accepted:
 @router.post("/alertmanager", response_model=Accepted, responses=_INVALID,
              summary="Alertmanager webhook v4: firing raises, resolved clears")  # fmt: skip
 async def alertmanager(request: Request, principal: CurrentPrincipal) -> Accepted:
-    labels: AlertLabelMap = request.app.state.gateway.alert_labels
-    return await _ingest(request, principal, "alarms", lambda doc: parse_alertmanager(doc, labels))
+    gateway = request.app.state.gateway
+    labels: AlertLabelMap = gateway.alert_labels
+    reports: list[AlertStats] = []
+
+    def parse(doc: Any) -> Change:
+        change, report = parse_alertmanager_report(doc, labels)
+        reports.append(report)
+        return change
+
+    accepted = await _ingest(request, principal, "alarms", parse)
+    (report,) = reports
+    gateway.alert_stats.add(report)  # counted once acknowledged, like the alarms themselves
+    if report.truncated_alerts:
+        log.warning(
+            "%s sent a webhook without %d alerts (Alertmanager truncated it: raise max_alerts "
+            "in its webhook_config, or expect the missing alerts in a later notification)",
+            principal.id,
+            report.truncated_alerts,
+        )
+    return accepted
 
 
 @router.post("/services", response_model=Accepted, responses=_INVALID,

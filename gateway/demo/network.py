@@ -12,9 +12,17 @@ from gateway.demo._events import EXTERNAL_URL, Situation, alertmanager_payload, 
 from gateway.demo._plan import PEERINGS, SITES, Json, Plan, build_plan, render_topology
 from gateway.demo._services import CUSTOMERS, Service, build_services
 
-__all__ = ["DemoData", "Secrets", "Situation", "build_demo", "write_demo"]
+__all__ = ["PROBABLE_CAUSES", "DemoData", "Secrets", "Situation", "build_demo", "write_demo"]
 
 FILES = ("topology", "services", "alarms", "alertmanager", "metrics", "maintenance")
+
+# the demo operator's alert names, mapped to X.733 probable causes as an operator would
+# (settings: alert_labels.probable_causes); unmapped names would be published as "unknown"
+PROBABLE_CAUSES = {
+    "InterfaceDown": "lossOfSignal",
+    "HighInterfaceErrors": "excessiveErrorRate",
+    "BGPSessionDown": "routingFailure",
+}
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import orjson
 import yaml
 
 from gateway.app import Gateway
-from gateway.demo.network import DemoData, build_demo
+from gateway.demo.network import PROBABLE_CAUSES, DemoData, build_demo
 from gateway.pki import init_pki, issue_principal, load_ssl_client_context, write_crls
 from gateway.server import bind, serve
 from gateway.settings import load_settings
@@ -101,6 +101,7 @@ def run_demo(
         policies_dir=policies,
         public={"host": "127.0.0.1", "port": public_port},
         internal={"host": "127.0.0.1", "port": internal_port},
+        alert_labels={"probable_causes": PROBABLE_CAUSES},
     )
     prepare(directory, data, settings.trust_domain)
     gateway = Gateway(settings)

@@ -5,7 +5,9 @@ from gateway.ingest.alertmanager import (
     DEFAULT_SEVERITIES,
     AlertLabelMap,
     AlertmanagerWebhook,
+    AlertStats,
     parse_alertmanager,
+    parse_alertmanager_report,
 )
 from gateway.ingest.decode import decode_json
 from gateway.ingest.native import (
@@ -26,6 +28,7 @@ __all__ = [
     "DEFAULT_SEVERITIES",
     "AlarmsDoc",
     "AlertLabelMap",
+    "AlertStats",
     "AlertmanagerWebhook",
     "MaintenanceDoc",
     "MetricsDoc",
@@ -35,6 +38,7 @@ __all__ = [
     "decode_json",
     "parse_alarms",
     "parse_alertmanager",
+    "parse_alertmanager_report",
     "parse_maintenance",
     "parse_metrics",
     "parse_services",

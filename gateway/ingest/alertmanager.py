@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -10,21 +11,22 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from gateway.errors import InvalidInput, Problem
+from gateway.errors import ConfigError, InvalidInput, Problem
 from gateway.ingest._validation import MAX_ITEMS, Id, Timestamp, validate
 from gateway.model import Alarm, ResourceRef, Severity, UpsertAlarms
+from gateway.model.x733 import UNKNOWN, canonical_cause
 
-DEFAULT_SEVERITIES: Mapping[str, Severity] = MappingProxyType(
-    {
-        "critical": Severity.CRITICAL,
-        "major": Severity.MAJOR,
-        "minor": Severity.MINOR,
-        "warning": Severity.WARNING,
-        "info": Severity.INDETERMINATE,
-        "page": Severity.CRITICAL,
-    }
-)
-"""Common severity label values and their X.733 severities."""
+DEFAULT_SEVERITIES: Mapping[str, Severity] = MappingProxyType({
+    "critical": Severity.CRITICAL, "page": Severity.CRITICAL, "p1": Severity.CRITICAL,
+    "emergency": Severity.CRITICAL, "fatal": Severity.CRITICAL,
+    "major": Severity.MAJOR, "error": Severity.MAJOR, "high": Severity.MAJOR, "p2": Severity.MAJOR,
+    "minor": Severity.MINOR, "medium": Severity.MINOR, "p3": Severity.MINOR,
+    "warning": Severity.WARNING, "warn": Severity.WARNING, "low": Severity.WARNING,
+    "p4": Severity.WARNING,
+    "info": Severity.INDETERMINATE, "informational": Severity.INDETERMINATE,
+    "none": Severity.INDETERMINATE, "p5": Severity.INDETERMINATE,
+})  # fmt: skip
+"""Common severity label values (looked up lower-cased) and their X.733 severities."""
 
 ZERO_TIME = datetime(1, 1, 1, tzinfo=UTC)
 """Go's zero time, which Alertmanager sends for "no end time"."""
@@ -39,7 +41,11 @@ class AlertLabelMap:
     rules, so each can be renamed. The resource is the link if its label is present, else the
     node (with the termination point, if that label is present too), else the service, else
     none. Severity label values are looked up lower-cased in ``severities``; a missing label or
-    a value not listed there gives ``default_severity``.
+    a value not listed there gives ``default_severity`` (and the value is counted as unmapped).
+
+    The probable cause is never the raw label value, which is the operator's own alert name
+    (``PNIDown_fra1`` names a site): it is ``probable_causes[value]`` when mapped, else the
+    value itself when it is an X.733 probable cause (any case), else ``unknown`` (counted).
     """
 
     node: str = "node"
@@ -53,6 +59,17 @@ class AlertLabelMap:
         default_factory=lambda: DEFAULT_SEVERITIES, hash=False
     )
     default_severity: Severity = Severity.INDETERMINATE
+    probable_causes: Mapping[str, str] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False
+    )
+
+    def __post_init__(self) -> None:
+        wrong = sorted(v for v in self.probable_causes.values() if canonical_cause(v) is None)
+        if wrong:
+            raise ConfigError(
+                f"alert_labels.probable_causes maps to {', '.join(map(repr, wrong))}, which are "
+                "not X.733 probable causes (gateway/model/x733.py lists them)"
+            )
 
     def resource(self, labels: Mapping[str, str]) -> ResourceRef | None:
         if link := labels.get(self.link):
@@ -63,11 +80,38 @@ class AlertLabelMap:
             return ResourceRef(service=service)
         return None
 
-    def severity_of(self, labels: Mapping[str, str]) -> Severity:
+    def severity_of(self, labels: Mapping[str, str]) -> tuple[Severity, str | None]:
+        """The severity, and the label value when the table does not map it."""
         value = labels.get(self.severity)
         if value is None:
-            return self.default_severity
-        return self.severities.get(value.lower(), self.default_severity)
+            return self.default_severity, None
+        mapped = self.severities.get(value.lower())
+        return (self.default_severity, value) if mapped is None else (mapped, None)
+
+    def cause_of(self, labels: Mapping[str, str]) -> tuple[str | None, str | None]:
+        """The probable cause from the controlled vocabulary, and the label value when it maps
+        to nothing there."""
+        value = labels.get(self.probable_cause)
+        if not value:
+            return None, None
+        mapped = self.probable_causes.get(value)
+        cause = canonical_cause(mapped if mapped is not None else value)
+        return (UNKNOWN, value) if cause is None else (cause, None)
+
+
+@dataclass
+class AlertStats:
+    """What staff should know about the webhooks received: alerts Alertmanager dropped, and
+    label values the severity and cause tables do not map (counts per value)."""
+
+    truncated_alerts: int = 0
+    unmapped_severities: Counter[str] = field(default_factory=Counter)
+    unmapped_causes: Counter[str] = field(default_factory=Counter)
+
+    def add(self, other: AlertStats) -> None:
+        self.truncated_alerts += other.truncated_alerts
+        self.unmapped_severities.update(other.unmapped_severities)
+        self.unmapped_causes.update(other.unmapped_causes)
 
 
 DEFAULT_LABELS = AlertLabelMap()
@@ -106,6 +150,8 @@ class AlertmanagerWebhook(_Lenient):
     version: Literal["4"]
     status: Literal["firing", "resolved"] | None = None
     external_url: str | None = Field(default=None, alias="externalURL")
+    # alerts Alertmanager left out of this notification (max_alerts in its webhook config)
+    truncated_alerts: int = Field(default=0, ge=0, alias="truncatedAlerts")
     alerts: list[AlertIn] = Field(max_length=MAX_ITEMS)
 
 
@@ -123,16 +169,24 @@ def _text(alert: AlertIn, external_url: str | None) -> str | None:
     return text
 
 
-def _alarm(alert: AlertIn, external_url: str | None, labels: AlertLabelMap) -> Alarm:
-    cause = alert.labels.get(labels.probable_cause) or None
+def _alarm(
+    alert: AlertIn, external_url: str | None, labels: AlertLabelMap, stats: AlertStats
+) -> Alarm:
+    severity, odd_severity = labels.severity_of(alert.labels)
+    cause, odd_cause = labels.cause_of(alert.labels)
+    if odd_severity is not None:
+        stats.unmapped_severities[odd_severity] += 1
+    if odd_cause is not None:
+        stats.unmapped_causes[odd_cause] += 1
     return Alarm(
         alarm_id="am-" + alert.fingerprint,
         resource=labels.resource(alert.labels),
-        severity=labels.severity_of(alert.labels),
+        severity=severity,
         raised_at=alert.starts_at,
         cleared_at=alert.ends_at if alert.status == "resolved" else None,
         probable_cause=cause,
-        specific_problem=cause,
+        # the alert name is the operator's own wording: kept in labels, never a published field
+        specific_problem=None,
         text=_text(alert, external_url),
         source="alertmanager",
         labels=tuple(sorted(alert.labels.items())),
@@ -145,9 +199,18 @@ def parse_alertmanager(doc: object, labels: AlertLabelMap = DEFAULT_LABELS) -> U
     Raises :class:`InvalidInput` listing every problem, each at its JSON path; a version other
     than "4" is reported alone, since the rest of such a payload cannot be interpreted.
     """
+    return parse_alertmanager_report(doc, labels)[0]
+
+
+def parse_alertmanager_report(
+    doc: object, labels: AlertLabelMap = DEFAULT_LABELS
+) -> tuple[UpsertAlarms, AlertStats]:
+    """:func:`parse_alertmanager`, and what staff should know about the payload."""
     if isinstance(doc, dict) and doc.get("version") != "4":
         got = "no version" if "version" not in doc else f"version {doc['version']!r}"
         message = f'unsupported webhook format: {got}; expected "4" (Alertmanager ≥ 0.15)'
         raise InvalidInput([Problem("$.version", message)])
     webhook = validate(AlertmanagerWebhook, doc)
-    return UpsertAlarms(tuple(_alarm(a, webhook.external_url, labels) for a in webhook.alerts))
+    stats = AlertStats(truncated_alerts=webhook.truncated_alerts)
+    alarms = tuple(_alarm(a, webhook.external_url, labels, stats) for a in webhook.alerts)
+    return UpsertAlarms(alarms), stats
