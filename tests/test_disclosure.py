@@ -192,7 +192,7 @@ def test_default_deny_only_listed_fields() -> None:
         "  alarm: {{fields: [severity]}}\n  maintenance: {{fields: [start]}}\n"  # fmt: skip
     out = show(peer, "peer/acme")
     assert [set(i) for i in out["interconnects"]] == [{"id", "status"}] * 2
-    assert [set(i) for i in out["alarms"]] == [{"severity"}] * 3
+    assert [set(i) for i in out["alarms"]] == [{"severity"}] * 4
     assert [set(i) for i in out["maintenance"]] == [{"start"}]
     cust = "audience: {aud}\ndisclose:\n  service: {{fields: [status]}}\n" \
         "  incident: {{fields: [impact]}}\n  maintenance: {{fields: [end]}}\n"  # fmt: skip
@@ -220,15 +220,30 @@ def test_peer_sees_only_own_interconnects() -> None:
     assert show(PEER, "peer/nobody")["interconnects"] == []
 
 
-def test_peer_alarms_only_on_own_interconnect_or_local_tp() -> None:
+def test_peer_alarms_only_on_own_interconnect_its_local_tp_or_its_router() -> None:
     p = pz("peer/acme")
     acme = show(PEER, "peer/acme")["alarms"]
-    assert ids(acme) == {p("al", a) for a in ("al-ic-acme", "al-tp-acme", "al-recent")}
+    own = ("al-ic-acme", "al-tp-acme", "al-recent", "al-node-ams")
+    assert ids(acme) == {p("al", a) for a in own}
     by_id = {i["id"]: i for i in acme}
     assert by_id[p("al", "al-tp-acme")]["resource"] == "ACME-CKT-0001"  # TP alarm → its circuit
+    # a router-level alarm is on every interconnect of that router, named by the circuit
+    assert by_id[p("al", "al-node-ams")]["resource"] == "ACME-CKT-0001"
     assert by_id[p("al", "al-recent")]["state"] == "cleared"
     gn = show(PEER, "peer/globalnet")["alarms"]
     assert ids(gn) == {pz("peer/globalnet")("al", "al-ic-gn")}
+
+
+def test_a_router_down_takes_its_interconnects_down_for_peers_as_for_customers() -> None:
+    node_down = alarm("al-node-lon", ResourceRef(node=LON), Severity.CRITICAL, text=None)
+    data = snap((*BASE_ALARMS, node_down))
+    acme = {i["id"]: i["status"] for i in show(PEER, "peer/acme", data)["interconnects"]}
+    gn = {i["id"]: i["status"] for i in show(PEER, "peer/globalnet", data)["interconnects"]}
+    assert acme[pz("peer/acme")("ic", "lnk-ic-acme-b")] == "down"  # on LON
+    assert acme["ACME-CKT-0001"] != "down"  # on AMS: not affected
+    assert gn == {"GN-CKT-77": "down"}  # on LON too
+    globex = {i["name"]: i["status"] for i in show(CUSTOMER, "customer/globex", data)["services"]}
+    assert globex["Globex LON"] == "outage"  # the same router, the same verdict
 
 
 def test_peer_maintenance_names_only_own_circuits() -> None:

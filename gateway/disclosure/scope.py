@@ -25,8 +25,14 @@ INCIDENT_SEVERITIES = frozenset({Severity.CRITICAL, Severity.MAJOR, Severity.MIN
 
 
 def interconnect_refs(link: Link) -> tuple[ResourceRef, ...]:
-    """The resources that stand for one interconnect: the link and our end of it."""
-    return (ResourceRef(link=link.link_id), ResourceRef(node=link.source_node, tp=link.source_tp))
+    """The resources that stand for one interconnect: the link, our end of it, and the router
+    our end is on (a router that is down takes its interconnects with it, for peers exactly as
+    it takes the services on it for customers)."""
+    return (
+        ResourceRef(link=link.link_id),
+        ResourceRef(node=link.source_node, tp=link.source_tp),
+        ResourceRef(node=link.source_node),
+    )
 
 
 def peer_resources(snapshot: Snapshot, peer: str) -> dict[ResourceRef, Link]:
