@@ -23,6 +23,7 @@ from gateway.disclosure import (
     render,
 )
 from gateway.disclosure.project import format_time
+from gateway.disclosure.stale import StaleReferences, stale_references
 from gateway.model import (
     Alarm,
     Link,
@@ -512,3 +513,35 @@ def test_a_coarsened_interval_always_covers_the_real_one(
     )
     assert lo <= start and start + length <= hi  # covers it
     assert start - lo < unit and hi - (start + length) < unit  # by less than one unit each side
+
+
+def test_a_service_whose_resources_vanished_is_unknown_and_staff_are_told() -> None:
+    gone = ResourceRef(node=FRA, tp="tp-fra-ge-cust")
+    shrunk = Topology(
+        network_id=TOPOLOGY.network_id,
+        nodes=tuple(n for n in TOPOLOGY.nodes if n.node_id != FRA),
+        links=TOPOLOGY.links,
+    )
+    before = snap((*BASE_ALARMS, alarm("al-fra", gone, Severity.CRITICAL)))
+    after = Snapshot(
+        revision=2,
+        topology=shrunk,
+        services=before.services,
+        alarms=before.alarms,
+        metrics=before.metrics,
+        maintenance=before.maintenance,
+    )
+    rule = "audience: {aud}\ndisclose:\n  service: {{fields: [name, status]}}\n"
+    assert show(rule, "customer/initech", before)["services"] == [
+        {"name": "Initech FRA", "status": "outage"}
+    ]
+    assert show(rule, "customer/initech", after)["services"] == [
+        {"name": "Initech FRA", "status": "unknown"}
+    ]
+    # the other customers' services still resolve and keep their status
+    assert "unknown" not in {s["status"] for s in show(rule, "customer/globex", after)["services"]}
+    assert stale_references(before) == StaleReferences((), (), ())
+    # mw-both names FRA too; al-fra is active on the vanished port
+    assert stale_references(after) == StaleReferences(
+        ("svc-initech-fra",), ("al-fra",), ("mw-both",)
+    )

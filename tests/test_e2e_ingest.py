@@ -147,20 +147,14 @@ def test_acknowledged_data_is_on_disk_and_survives_a_restart(
 def test_staff_see_truncated_alerts_and_unmapped_values_in_status(
     internal: Any, demo: DemoData
 ) -> None:
-    def counts() -> dict[str, Any]:
-        response = internal(STAFF).get("/v1/admin/status")
-        assert response.status_code == 200
-        alertmanager: dict[str, Any] = response.json()["alertmanager"]
-        return alertmanager
-
-    before = counts()
+    before = _status(internal)["alertmanager"]
     payload = copy.deepcopy(demo.alertmanager)
     payload["truncatedAlerts"] = 3
     payload["alerts"] = payload["alerts"][:1]
     payload["alerts"][0]["labels"].update({"alertname": "PNIDown_fra1", "severity": "P9"})
     response = internal(SOURCE).post("/v1/ingest/alertmanager", content=orjson.dumps(payload))
     assert response.status_code == 200
-    after = counts()
+    after = _status(internal)["alertmanager"]
     assert after["truncated_alerts"] == before["truncated_alerts"] + 3
     assert after["unmapped_causes"].get("PNIDown_fra1", 0) == (
         before["unmapped_causes"].get("PNIDown_fra1", 0) + 1
@@ -168,3 +162,13 @@ def test_staff_see_truncated_alerts_and_unmapped_values_in_status(
     assert (
         after["unmapped_severities"].get("P9", 0) == before["unmapped_severities"].get("P9", 0) + 1
     )
+
+
+def test_staff_status_counts_stale_references_and_the_demo_has_none(internal: Any) -> None:
+    stale = _status(internal)["stale_references"]
+    assert stale == {
+        "services": 0,
+        "alarms": 0,
+        "maintenance": 0,
+        "ids": {"services": [], "alarms": [], "maintenance": []},
+    }

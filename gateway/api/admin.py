@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -9,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from gateway.api.deps import CurrentPrincipal
+from gateway.disclosure.stale import stale_references
 from gateway.errors import Forbidden
 from gateway.policy.audit import MAX_LIMIT, AuditLog, AuditQuery
 
@@ -31,6 +33,16 @@ class AlertmanagerStatus(BaseModel):
     unmapped_causes: dict[str, int]
 
 
+class StaleStatus(BaseModel):
+    """Records that name a resource the current topology no longer has (at most 100 ids each;
+    the counts are complete): reconcile them at the source, or they age out."""
+
+    services: int
+    alarms: int
+    maintenance: int
+    ids: dict[str, list[str]]
+
+
 class Status(BaseModel):
     revision: int
     views_revision: int
@@ -41,6 +53,7 @@ class Status(BaseModel):
     tls_rejections: dict[str, int]
     leaks_withheld: dict[str, int]
     alertmanager: AlertmanagerStatus
+    stale_references: StaleStatus
 
 
 def _staff(principal: CurrentPrincipal) -> None:
@@ -53,6 +66,7 @@ async def status(request: Request, principal: CurrentPrincipal) -> Status:
     _staff(principal)
     gateway = request.app.state.gateway
     snapshot = gateway.store.snapshot
+    stale = await asyncio.to_thread(stale_references, snapshot)  # O(records): off the loop
     return Status(
         revision=snapshot.revision,
         views_revision=gateway.cache.revision,
@@ -75,6 +89,16 @@ async def status(request: Request, principal: CurrentPrincipal) -> Status:
             truncated_alerts=gateway.alert_stats.truncated_alerts,
             unmapped_severities=dict(gateway.alert_stats.unmapped_severities),
             unmapped_causes=dict(gateway.alert_stats.unmapped_causes),
+        ),
+        stale_references=StaleStatus(
+            services=len(stale.services),
+            alarms=len(stale.alarms),
+            maintenance=len(stale.maintenance),
+            ids={
+                "services": list(stale.services[:100]),
+                "alarms": list(stale.alarms[:100]),
+                "maintenance": list(stale.maintenance[:100]),
+            },
         ),
     )
 

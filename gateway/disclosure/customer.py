@@ -17,6 +17,7 @@ from gateway.disclosure.scope import (
     maintenance_status,
     service_status,
 )
+from gateway.disclosure.stale import all_resolve
 from gateway.model import Alarm, Maintenance, ResourceRef, Service
 
 ViewFn = Callable[[Context, str], ViewData]
@@ -42,6 +43,14 @@ def _sla(ctx: Context, service: Service) -> dict[str, Any]:
     }
 
 
+def _status(ctx: Context, service: Service, covered: frozenset[ResourceRef]) -> str:
+    # a service whose supporting resources vanished from the topology cannot be judged: saying
+    # "operational" from the alarms that no longer reach it would be a guess
+    if not all_resolve(ctx.snapshot, (*service.endpoints, *service.resources)):
+        return "unknown"
+    return service_status(ctx.snapshot, covered, ctx.now)
+
+
 def _affected(ctx: Context, customer: str) -> list[tuple[Service, frozenset[ResourceRef]]]:
     return [(s, coverage(ctx.snapshot, s)) for s in customer_services(ctx.snapshot, customer)]
 
@@ -57,7 +66,7 @@ def compile_customer(policy: CustomerPolicy) -> dict[str, ViewFn]:
             "id": lambda ctx, row: service_id(ctx, row[0]),
             "name": lambda ctx, row: row[0].name,
             "type": lambda ctx, row: row[0].service_type,
-            "status": lambda ctx, row: service_status(ctx.snapshot, row[1], ctx.now),
+            "status": lambda ctx, row: _status(ctx, row[0], row[1]),
             "sla": lambda ctx, row: _sla(ctx, row[0]),
             "bandwidth_mbps": lambda ctx, row: row[0].bandwidth_mbps,
             # how many attachments, never which routers or ports they are on
