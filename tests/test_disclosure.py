@@ -22,6 +22,7 @@ from gateway.disclosure import (
     parse_policy,
     render,
 )
+from gateway.disclosure.incidents import group_incidents
 from gateway.disclosure.project import format_time
 from gateway.disclosure.stale import StaleReferences, stale_references
 from gateway.model import (
@@ -98,7 +99,8 @@ SERVICES = (
 def alarm(aid: str, ref: ResourceRef, sev: Severity = Severity.MAJOR, **kw: Any) -> Alarm:
     kw.setdefault("raised_at", NOW - 3 * H)
     kw.setdefault("text", f"internal text for {aid} near ams-core-01.int")
-    return Alarm(aid, ref, sev, probable_cause="loss-of-signal", **kw)
+    kw.setdefault("probable_cause", "loss-of-signal")
+    return Alarm(aid, ref, sev, **kw)
 
 
 def window(mid: str, refs: tuple[ResourceRef, ...], start: datetime, hours: int = 4,
@@ -436,7 +438,9 @@ def test_incidents_severity_impact_and_history() -> None:
         alarm("i-old", LINK, Severity.CRITICAL, cleared_at=NOW - 25 * H),
         alarm("i-other", ResourceRef(node=FRA), Severity.CRITICAL),
     )
-    out = show(CUSTOMER, "customer/globex", snap(alarms, ()))["incidents"]
+    # one incident per alarm (they all start at once: grouping is tested on its own below)
+    ungrouped = CUSTOMER.replace("cleared_at]\n", "cleared_at]\n    group_minutes: 0\n", 1)
+    out = show(ungrouped, "customer/globex", snap(alarms, ()))["incidents"]
     p = pz("customer/globex")
     by_id = {i["id"]: i for i in out}
     assert set(by_id) == {p("in", a) for a in ("i-crit", "i-major", "i-minor", "i-recent")}
@@ -446,6 +450,59 @@ def test_incidents_severity_impact_and_history() -> None:
     recent = by_id[p("in", "i-recent")]
     assert (recent["state"], recent["cleared_at"]) == ("resolved", "2025-02-28T13:00:00Z")
     assert by_id[p("in", "i-crit")]["state"] == "active"
+
+
+def test_a_burst_of_alarms_on_one_service_is_one_incident_with_a_count() -> None:
+    burst = [
+        alarm(f"b-{i:03d}", LINK, Severity.CRITICAL if i == 70 else Severity.MINOR,
+              raised_at=NOW - 3 * H + i * timedelta(seconds=5), probable_cause=f"cause-{i}")
+        for i in range(150)
+    ]  # fmt: skip
+    later = alarm("c-later", LINK, Severity.MAJOR, raised_at=NOW - H)  # 2 h on: a new episode
+    other = alarm("d-other", ResourceRef(node=LON), Severity.MAJOR, raised_at=NOW - 3 * H)
+    policy = CUSTOMER.replace("cleared_at]\n", "cleared_at, count]\n", 1)
+    out = show(policy, "customer/globex", snap((*burst, later, other), ()))["incidents"]
+    p = pz("customer/globex")
+    by_id = {i["id"]: i for i in out}
+    assert set(by_id) == {p("in", "b-000"), p("in", "c-later"), p("in", "d-other")}
+    episode = by_id[p("in", "b-000")]
+    assert episode["count"] == 150
+    assert (episode["severity"], episode["impact"]) == ("critical", "outage")  # the worst
+    assert episode["probable_cause"] == "cause-70"  # the worst alarm's
+    assert episode["started_at"] == "2025-03-01T09:00:00Z"  # the first alarm's start
+    assert by_id[p("in", "c-later")]["count"] == 1
+    # another set of services is another incident, even at the same moment
+    assert by_id[p("in", "d-other")]["services"] == ["svc-globex-ams", "svc-globex-lon"]
+
+
+def test_an_episode_clears_when_its_last_alarm_clears() -> None:
+    first = alarm("e-1", LINK, raised_at=NOW - 3 * H, cleared_at=NOW - 2 * H)
+    second = alarm("e-2", LINK, raised_at=NOW - 3 * H + timedelta(minutes=5))
+    policy = CUSTOMER.replace("cleared_at]\n", "cleared_at, count]\n", 1)
+    (item,) = show(policy, "customer/globex", snap((first, second), ()))["incidents"]
+    assert (item["state"], item["cleared_at"], item["count"]) == ("active", None, 2)
+    done = alarm("e-2", LINK, raised_at=second.raised_at, cleared_at=NOW - H / 2)
+    (item,) = show(policy, "customer/globex", snap((first, done), ()))["incidents"]
+    assert (item["state"], item["cleared_at"]) == ("resolved", "2025-03-01T11:30:00Z")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    offsets=st.lists(st.integers(min_value=0, max_value=600), min_size=1, max_size=30),
+    window=st.integers(min_value=0, max_value=120),
+)
+def test_grouping_keeps_every_alarm_once_and_episodes_within_the_window(
+    offsets: list[int], window: int
+) -> None:
+    services = (SERVICES[0],)
+    hits = [(alarm(f"g-{i:02d}", LINK, raised_at=NOW - timedelta(minutes=m)), services)
+            for i, m in enumerate(offsets)]  # fmt: skip
+    episodes = group_incidents(hits, timedelta(minutes=window))
+    grouped = [a.alarm_id for e in episodes for a in e.alarms]
+    assert sorted(grouped) == sorted(a.alarm_id for a, _ in hits)  # each alarm exactly once
+    for e in episodes:
+        assert all(a.raised_at - e.started_at <= timedelta(minutes=window) for a in e.alarms)
+        assert window > 0 or len(e.alarms) == 1
 
 
 def test_next_boundary() -> None:

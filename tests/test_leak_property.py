@@ -79,8 +79,14 @@ def disclosed_canaries(network: Network, loaded: LoadedPolicy, audience: str) ->
             for link in snapshot.topology.links
             if link.kind is LinkKind.INTERCONNECT and link.peer == name
         ]
+        # an interconnect is the link, our port, and the router that port is on
         scope = {ResourceRef(link=link.link_id) for link in mine} | {
-            ResourceRef(node=link.source_node, tp=link.source_tp) for link in mine
+            ref
+            for link in mine
+            for ref in (
+                ResourceRef(node=link.source_node, tp=link.source_tp),
+                ResourceRef(node=link.source_node),
+            )
         }
         ic, topo = rules.interconnect, rules.topology
         # as the brief has it: a shared topology rule discloses them even with expose: none

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
+from gateway.disclosure.incidents import Incident, group_incidents
 from gateway.disclosure.policy import CustomerPolicy
 from gateway.disclosure.project import Context, Getter, Item, ViewData, compile_projection
 from gateway.disclosure.scope import (
@@ -82,17 +84,18 @@ def compile_customer(policy: CustomerPolicy) -> dict[str, ViewFn]:
     if rules.incident is not None:
         ir = rules.incident
         shared_in = ir.identifiers == "shared"
-        in_catalog: dict[str, Getter[tuple[Alarm, list[Service]]]] = {
+        in_catalog: dict[str, Getter[Incident]] = {
             "id": lambda ctx, row: (
-                row[0].alarm_id if shared_in else ctx.pseudonym("in", row[0].alarm_id)
+                row.first.alarm_id if shared_in else ctx.pseudonym("in", row.first.alarm_id)
             ),
-            "services": lambda ctx, row: sorted(service_id(ctx, s) for s in row[1]),
-            "impact": lambda ctx, row: incident_impact(row[0]),
-            "severity": lambda ctx, row: row[0].severity.value,
-            "probable_cause": lambda ctx, row: row[0].probable_cause,
-            "state": lambda ctx, row: "active" if row[0].active else "resolved",
-            "started_at": lambda ctx, row: row[0].raised_at,
-            "cleared_at": lambda ctx, row: row[0].cleared_at,
+            "services": lambda ctx, row: sorted(service_id(ctx, s) for s in row.services),
+            "impact": lambda ctx, row: incident_impact(row.worst),
+            "severity": lambda ctx, row: row.severity.value,
+            "probable_cause": lambda ctx, row: row.worst.probable_cause,
+            "state": lambda ctx, row: "active" if row.active else "resolved",
+            "started_at": lambda ctx, row: row.started_at,
+            "cleared_at": lambda ctx, row: row.cleared_at,
+            "count": lambda ctx, row: len(row.alarms),
         }
         project_in = compile_projection(
             in_catalog,
@@ -100,9 +103,10 @@ def compile_customer(policy: CustomerPolicy) -> dict[str, ViewFn]:
             time_precision=ir.time_precision,
             time_fields=frozenset({"started_at", "cleared_at"}),
             text_rule=ir.text,
-            raw_text=lambda row: row[0].text,
+            raw_text=lambda row: row.first.text,
         )
         history = ir.history_hours
+        window = timedelta(minutes=ir.group_minutes)
 
         def incidents(ctx: Context, customer: str) -> list[Item]:
             hit: dict[str, tuple[Alarm, list[Service]]] = {}
@@ -110,7 +114,7 @@ def compile_customer(policy: CustomerPolicy) -> dict[str, ViewFn]:
                 for alarm in alarms_on(ctx.snapshot, refs, ctx.now, history):
                     if alarm.severity in INCIDENT_SEVERITIES:
                         hit.setdefault(alarm.alarm_id, (alarm, []))[1].append(service)
-            return [project_in(ctx, hit[k]) for k in sorted(hit)]
+            return [project_in(ctx, row) for row in group_incidents(hit.values(), window)]
 
         views["incidents"] = incidents
 

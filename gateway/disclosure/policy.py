@@ -26,7 +26,7 @@ PeerMaintenanceField = Literal["id", "resources", "start", "end", "status", "tex
 ServiceField = Literal["id", "name", "type", "status", "sla", "bandwidth_mbps", "endpoints"]
 IncidentField = Literal[
     "id", "services", "impact", "severity", "probable_cause", "state", "started_at",
-    "cleared_at", "text",
+    "cleared_at", "count", "text",
 ]  # fmt: skip
 CustomerMaintenanceField = Literal["id", "services", "start", "end", "status", "text"]
 
@@ -116,6 +116,14 @@ class IncidentRule(_Timed):
     fields: list[IncidentField] = Field(min_length=1)
     text: TextRule = "drop"
     history_hours: int = Field(24, ge=0, le=720)
+    group_minutes: int = Field(
+        15,
+        ge=0,
+        le=1440,
+        description="alarms on the same services starting within this many minutes of an "
+        "incident's first alarm are that incident (its count, its worst severity); 0: one "
+        "incident per alarm",
+    )
 
 
 class CustomerMaintenanceRule(_Timed):

@@ -107,7 +107,7 @@ def interconnect_status(snapshot: Snapshot, link: Link, now: datetime) -> str:
     # planned work explains whatever the link does meanwhile, as it does for customers
     if any(w.active_at(now) for w in maintenance_on(snapshot, refs, now)):
         return "maintenance"
-    worst = _worst(a.severity for a in alarms_on(snapshot, refs, now, 0) if a.active)
+    worst = worst_severity(a.severity for a in alarms_on(snapshot, refs, now, 0) if a.active)
     if worst is Severity.CRITICAL or link.oper_status is OperStatus.DOWN:
         return "down"
     if worst in (Severity.MAJOR, Severity.MINOR):
@@ -175,7 +175,7 @@ _RANK: Mapping[Severity, int] = {
 }
 
 
-def _worst(severities: Iterable[Severity]) -> Severity | None:
+def worst_severity(severities: Iterable[Severity]) -> Severity | None:
     worst: Severity | None = None
     for sev in severities:
         if worst is None or _RANK[sev] > _RANK[worst]:
