@@ -602,3 +602,66 @@ def test_a_service_whose_resources_vanished_is_unknown_and_staff_are_told() -> N
     assert stale_references(after) == StaleReferences(
         ("svc-initech-fra",), ("al-fra",), ("mw-both",)
     )
+
+
+TOPOLOGY_AND_INTERCONNECTS = """\
+audience: {aud}
+disclose:
+  interconnect: {{fields: [id, status, delay_ms], identifiers: shared}}
+  topology: {{expose: interconnect, identifiers: shared, metrics: [delay_ms]}}
+"""
+
+
+def _agree(data: Snapshot, now: datetime = NOW) -> dict[str, tuple[str, str]]:
+    """Per circuit: its status in /v1/interconnects and in /v1/topology, checked equal with
+    its delay; and its RFC 8345 oper-status."""
+    out = show(TOPOLOGY_AND_INTERCONNECTS, "peer/acme", data, now)
+    ics = {i["id"]: i for i in out["interconnects"]}
+    topo: Any = out["topology"]
+    links = {lk["id"]: lk for lk in topo["links"] if lk["kind"] == "interconnect"}
+    assert set(links) == set(ics)
+    rfc: Any = out["topology-rfc8345"]
+    (network,) = rfc["ietf-network:networks"]["network"]
+    oper = {
+        lk["ietf-te-topology:te"]["te-link-attributes"].get("name", lk["link-id"]): lk[
+            "ietf-te-topology:te"
+        ]["oper-status"]
+        for lk in network["ietf-network-topology:link"]
+    }
+    for cid, ic in ics.items():
+        assert links[cid]["status"] == ic["status"], cid
+        # the same figure from the same source; the topology states it to the microsecond
+        delay = ic["delay_ms"]
+        assert links[cid].get("delay_ms") == (None if delay is None else round(delay, 3)), cid
+    return {cid: (ic["status"], oper[cid]) for cid, ic in ics.items() if cid in oper}
+
+
+def test_topology_tells_the_same_status_and_delay_as_the_interconnects_view() -> None:
+    calm = snap((), ())
+    assert _agree(calm)["ACME-CKT-0001"] == ("up", "up")
+    down = snap((alarm("x", IC_A, Severity.CRITICAL),), ())
+    assert _agree(down)["ACME-CKT-0001"] == ("down", "down")
+    degraded = snap((alarm("x", IC_A, Severity.MAJOR),), ())
+    assert _agree(degraded)["ACME-CKT-0001"] == ("degraded", "up")
+    work = snap((), (window("w", (IC_A,), NOW - H),))
+    assert _agree(work)["ACME-CKT-0001"] == ("maintenance", "maintenance")
+    # measured delay wins over the TE metric in both views (1.5 ms TE, 1.23456 ms measured)
+    out = show(TOPOLOGY_AND_INTERCONNECTS, "peer/acme", snap((), ()))
+    topo: Any = out["topology"]
+    delays = {lk["id"]: lk.get("delay_ms") for lk in topo["links"]}
+    assert delays["ACME-CKT-0001"] == round(1.23456, 3)
+
+
+def test_one_compiled_policy_re_renders_its_topology_when_a_circuit_goes_down() -> None:
+    # the topology view is memoised per audience: the memo must see the circuit change
+    compiled = compile_policy(parse_policy(TOPOLOGY_AND_INTERCONNECTS.format(aud="peer/acme")))
+    p = pz("peer/acme")
+    calm = render(compiled, snap((), ()), "peer/acme", p, NOW)
+    down = render(compiled, snap((alarm("x", IC_A, Severity.CRITICAL),), ()), "peer/acme", p, NOW)
+    views: Any = {"calm": calm, "down": down}
+    status = {
+        name: {lk["id"]: lk["status"] for lk in view["topology"]["links"]}
+        for name, view in views.items()
+    }
+    assert status["calm"]["ACME-CKT-0001"] == "up"
+    assert status["down"]["ACME-CKT-0001"] == "down"

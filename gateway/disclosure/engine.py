@@ -22,9 +22,10 @@ DEPENDS: Mapping[str, Mapping[str, frozenset[Kind]]] = {
         "interconnects": frozenset({Kind.TOPOLOGY, Kind.METRICS, Kind.ALARMS, Kind.MAINTENANCE}),
         "alarms": frozenset({Kind.TOPOLOGY, Kind.ALARMS}),
         "maintenance": frozenset({Kind.TOPOLOGY, Kind.MAINTENANCE}),
-        # alarms: a critical one takes a link out; metrics: utilisation and measured delay
-        "topology": frozenset({Kind.TOPOLOGY, Kind.METRICS, Kind.ALARMS}),
-        "topology-rfc8345": frozenset({Kind.TOPOLOGY, Kind.METRICS, Kind.ALARMS}),
+        # alarms: a critical one takes a link out; metrics: utilisation and measured delay;
+        # maintenance: an interconnect's status, as in the interconnects view
+        "topology": frozenset({Kind.TOPOLOGY, Kind.METRICS, Kind.ALARMS, Kind.MAINTENANCE}),
+        "topology-rfc8345": frozenset({Kind.TOPOLOGY, Kind.METRICS, Kind.ALARMS, Kind.MAINTENANCE}),
     },
     "customer": {
         "services": frozenset({Kind.SERVICES, Kind.TOPOLOGY, Kind.ALARMS, Kind.MAINTENANCE}),

@@ -15,7 +15,12 @@ from gateway.disclosure.scope import (
     maintenance_status,
     peer_resources,
 )
-from gateway.disclosure.topology_view import TopologyView, dependency_key, topology_view
+from gateway.disclosure.topology_view import (
+    TopologyView,
+    dependency_key,
+    interconnect_live,
+    topology_view,
+)
 from gateway.model import Alarm, Link, Maintenance, ResourceRef
 
 ViewFn = Callable[[Context, str], ViewData]
@@ -166,7 +171,13 @@ def _topology_views(rule: TopologyRule) -> dict[str, ViewFn]:
     memo: dict[str, tuple[bytes, TopologyView]] = {}
 
     def compute(ctx: Context, peer: str) -> TopologyView:
-        key = dependency_key(ctx.snapshot, peer)
+        # what the interconnects view tells of each circuit (status, delay) goes into this view
+        # too, so the key holds it: a circuit going down re-renders the topology
+        live = [
+            (link.link_id, *interconnect_live(ctx.snapshot, link, ctx.now))
+            for link in ctx.snapshot.interconnects_by_peer.get(peer, ())
+        ]
+        key = dependency_key(ctx.snapshot, peer) + repr(live).encode()
         hit = memo.get(ctx.audience)
         if hit is not None and hit[0] == key:
             return hit[1]
@@ -180,6 +191,7 @@ def _topology_views(rule: TopologyRule) -> dict[str, ViewFn]:
             metrics=list(rule.metrics),
             filter_tags=filt.tags if filt else (),
             filter_roles=filt.roles if filt else (),
+            now=ctx.now,
         )
         memo[ctx.audience] = (key, view)
         return view

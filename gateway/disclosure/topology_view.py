@@ -10,6 +10,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, NamedTuple
 
 import msgspec
@@ -17,7 +18,8 @@ import numpy as np
 
 import gateway.disclosure.abstraction as ab
 from gateway.disclosure.pseudonym import Pseudonymizer
-from gateway.model import Link, LinkKind, OperStatus, Severity, Snapshot, Topology
+from gateway.disclosure.scope import interconnect_status
+from gateway.model import Link, LinkKind, OperStatus, ResourceRef, Severity, Snapshot, Topology
 
 MODES = ("none", "interconnect", "abstract", "single-node", "filtered")
 VIEW_METRICS = frozenset({"delay_ms", "available_bandwidth_mbps", "srlgs"})
@@ -168,9 +170,13 @@ def _borders(snapshot: Snapshot, peer: str, pseudonym: Pseudonymizer,
 def topology_view(snapshot: Snapshot, peer: str, mode: str, pseudonym: Pseudonymizer, *,
                   shared_ids: bool, metrics: Collection[str], filter_tags: Collection[str] = (),
                   filter_roles: Collection[str] = (),
-                  graph_cache: GraphCache | None = None) -> TopologyView:  # fmt: skip
+                  graph_cache: GraphCache | None = None,
+                  now: datetime | None = None) -> TopologyView:  # fmt: skip
     """What ``peer`` may see of the topology under ``mode``; ids are per-audience pseudonyms,
     or, with ``shared_ids``, the interconnect circuit names (te-link name) for its circuits.
+
+    Each interconnect's status and delay follow the rule of the interconnects view
+    (:func:`interconnect_live`), so both views tell a peer the same thing.
     """
     if mode not in MODES:
         raise ValueError(f"unknown topology mode {mode!r}; expected one of {', '.join(MODES)}")
@@ -208,10 +214,11 @@ def topology_view(snapshot: Snapshot, peer: str, mode: str, pseudonym: Pseudonym
         remote = {"network": peer, **({"node": link.remote_node, "tp": link.remote_tp}
                                       if shared_ids else {})}  # fmt: skip
         remote = {k: v for k, v in remote.items() if v is not None}
+        status, delay_us = interconnect_live(snapshot, link, now)
         links.append({"id": ic, "kind": "interconnect", "source": {"node": host(b), "tp": b.id},
-                      "remote": remote, "status": link.oper_status.value,
+                      "remote": remote, "status": status,
                       **({"name": ic} if ic == link.name else {}),
-                      **_metrics(metrics, link.delay_us, link.capacity_bps, link.srlgs,
+                      **_metrics(metrics, delay_us, link.capacity_bps, link.srlgs,
                                  "capacity_mbps")})  # fmt: skip
     if mode in ("abstract", "single-node") and bps:
         graph = (graph_cache or DEFAULT_GRAPH_CACHE).graph(snapshot)
@@ -224,8 +231,10 @@ def topology_view(snapshot: Snapshot, peer: str, mode: str, pseudonym: Pseudonym
             if mode == "single-node":
                 view["connectivity"].append({"node": domain, "from": a.id, "to": z.id, **figures})
             else:
+                # a pair gets a link only while a path of links that are up joins it
                 links.append({"id": pseudonym("al", f"{a.node}\x00{a.tp}\x00{z.node}\x00{z.tp}"),
-                              "kind": "abstract", "source": {"node": host(a), "tp": a.id},
+                              "kind": "abstract", "status": "up",
+                              "source": {"node": host(a), "tp": a.id},
                               "destination": {"node": host(z), "tp": z.id}, **figures})  # fmt: skip
     if selected:
         links += _native_links(snapshot, selected, borders, nodes, pseudonym, metrics)
@@ -315,12 +324,27 @@ def _te_link(link: Json) -> Json:
     if dst is not None:
         out["destination"] = {"dest-node": dst["node"],
                               **({"dest-tp": dst["tp"]} if "tp" in dst else {})}  # fmt: skip
-    status = link.get("status", "up")
     out[f"{_TE}te"] = {
         "te-link-attributes": attrs,
-        "oper-status": status if status in ("up", "down") else "unknown",
+        "oper-status": _OPER_STATUS.get(link.get("status", ""), "unknown"),
     }
     return out
+
+
+# RFC 8795 te-oper-status: a degraded link still carries traffic
+_OPER_STATUS = {"up": "up", "degraded": "up", "down": "down", "maintenance": "maintenance"}
+
+
+def interconnect_live(
+    snapshot: Snapshot, link: Link, now: datetime | None
+) -> tuple[str, float | None]:
+    """An interconnect's status and delay (µs) as the interconnects view tells them: status from
+    alarms, maintenance and oper status; delay measured when there is a sample, else the TE
+    metric. Without ``now`` (no clock: a static rendering), the oper status as ingested."""
+    sample = snapshot.metrics.get((ResourceRef(link=link.link_id), "delay_ms"))
+    delay_us = sample.value * 1000.0 if sample is not None else link.delay_us
+    status = link.oper_status.value if now is None else interconnect_status(snapshot, link, now)
+    return status, delay_us
 
 
 def _matrix_entry(i: int, entry: Json) -> Json:
