@@ -15,6 +15,7 @@ from msgspec.structs import replace
 from gateway.disclosure.pseudonym import Pseudonymizer, audience_key
 from gateway.disclosure.topology_view import (
     MODES,
+    ROUTER_SRLG_BASE,
     TE_NODE_ID_SPACE,
     GraphCache,
     TopologyView,
@@ -131,6 +132,11 @@ def view(
                          metrics=metrics, graph_cache=GraphCache(), **kw)  # fmt: skip
 
 
+def path_srlgs(srlgs: list[int]) -> list[int]:
+    """The SRLGs of the links on a path, without the router SRLGs of its two ends."""
+    return [g for g in srlgs if g < ROUTER_SRLG_BASE]
+
+
 def keys(value: Any) -> Iterator[str]:
     if isinstance(value, dict):
         for k, v in value.items():
@@ -208,7 +214,7 @@ def test_abstract_mode_aggregates_min_delay_and_widest_bandwidth() -> None:
     # fastest AMS→FRA is via LON (4.1 + 3.0 ms); widest is the direct 40G, capped by the 10G PNI
     assert ams_fra is not None
     assert (ams_fra["delay_ms"], ams_fra["available_bandwidth_mbps"]) == (7.1, 10_000)
-    assert ams_fra["srlgs"] == [101, 207]
+    assert path_srlgs(ams_fra["srlgs"]) == [101, 207]
     assert len([lk for lk in v.demarc["links"] if lk["kind"] == "abstract"]) == 2
     net = network(v)
     assert net["network-types"] == {"ietf-te-topology:te-topology": {}}
@@ -217,7 +223,7 @@ def test_abstract_mode_aggregates_min_delay_and_widest_bandwidth() -> None:
     assert attrs["is-abstract"] == [None]
     assert attrs["te-delay-metric"] == 7100
     assert float.fromhex(attrs["max-link-bandwidth"]["te-bandwidth"]["generic"]) == 1.25e9
-    assert attrs["te-srlgs"] == {"value": [101, 207]}
+    assert path_srlgs(attrs["te-srlgs"]["value"]) == [101, 207]
     for n in net["node"]:
         assert n["ietf-te-topology:te"]["te-node-attributes"]["is-abstract"] == [None]
         assert re.fullmatch(r"\d+\.\d+\.\d+\.\d+", n["ietf-te-topology:te-node-id"])
@@ -275,7 +281,8 @@ def test_a_link_going_down_changes_or_removes_abstract_links() -> None:
             for lk in LINKS]  # fmt: skip
     snap_down = snap.apply(ReplaceTopology(replace(TOPOLOGY, links=tuple(down))), 2)
     rerouted = abstract_link(view(snap_down, "abstract", shared=True), ams, fra)
-    assert rerouted is not None and (rerouted["delay_ms"], rerouted["srlgs"]) == (9.0, [300])
+    assert rerouted is not None
+    assert (rerouted["delay_ms"], path_srlgs(rerouted["srlgs"])) == (9.0, [300])
     # a critical alarm takes the direct link down as well: no path AMS→FRA remains
     alarm = Alarm(alarm_id="a1", resource=ResourceRef(link=AMS_FRA), severity=Severity.CRITICAL,
                   raised_at=NOW)  # fmt: skip
@@ -367,3 +374,29 @@ def test_te_node_id_collisions_move_to_the_next_free_id() -> None:
     assert ipaddress.IPv4Address(both[second]) == ipaddress.IPv4Address(address) + 1
     # the same id twice in the input is one node, not a collision
     assert te_node_ids([first, first]) == {first: address}
+
+
+def test_two_interconnects_on_one_router_share_a_router_srlg_naming_no_router() -> None:
+    second = interconnect(FRA, "et-1/1/1", "acme", "FRA-PNI-ACME-03", 10, "acme-border-5")
+    links = (*(lk for lk in LINKS if lk.name != "FRA-GLOBEX-07"), second)
+    snap = Snapshot().apply(ReplaceTopology(Topology("example-core-net", NODES, links)), 1)
+    v = view(snap, "abstract", shared=True)
+    risk = {lk["id"]: set(lk["srlgs"]) - set(path_srlgs(lk["srlgs"]))
+            for lk in v.demarc["links"] if lk["kind"] == "interconnect"}  # fmt: skip
+    assert risk["FRA-PNI-ACME-02"] == risk["FRA-PNI-ACME-03"]  # one router: not diverse
+    assert len(risk["FRA-PNI-ACME-02"]) == 1
+    assert risk["AMS-IX-PNI-ACME-01"].isdisjoint(risk["FRA-PNI-ACME-02"])  # other router
+    # the abstract link between the two FRA border points says the same: one shared SRLG
+    fra_fra = abstract_link(v, "FRA-PNI-ACME-02", "FRA-PNI-ACME-03")
+    assert fra_fra is not None and set(fra_fra["srlgs"]) == risk["FRA-PNI-ACME-02"]
+    single = view(snap, "single-node", shared=True).demarc["connectivity"]
+    entry = next(
+        e for e in single if {e["from"], e["to"]} == {"FRA-PNI-ACME-02", "FRA-PNI-ACME-03"}
+    )
+    assert set(entry["srlgs"]) == risk["FRA-PNI-ACME-02"]
+    # keyed per audience: another peer's value for the same router is unrelated
+    other = view(snap, "abstract", shared=True, audience="peer/other").demarc["links"]
+    other_risk = {g for lk in other if lk["kind"] == "interconnect" for g in lk["srlgs"]}
+    assert other_risk.isdisjoint(risk["FRA-PNI-ACME-02"])
+    body = orjson.dumps(v.demarc).decode() + orjson.dumps(v.rfc8345).decode()
+    assert not {s for s in INTERNAL if s and s in body}

@@ -102,6 +102,16 @@ def dependency_key(snapshot: Snapshot, peer: str) -> bytes:
     return hashlib.blake2b(msgspec.msgpack.encode(parts), digest_size=16).digest()
 
 
+ROUTER_SRLG_BASE = 0xFF000000
+"""Router SRLGs are published in 0xFF000000 to 0xFFFFFFFF: a value per border router, keyed per
+audience (unlinkable between peers, naming no router), so that two interconnects or border
+points on one router share an SRLG, as RFC 8795 expresses shared risk."""
+
+
+def router_srlg(pseudonym: Pseudonymizer, node: str) -> int:
+    return ROUTER_SRLG_BASE | int(pseudonym("rs", node)[-6:], 16)
+
+
 class GraphCache:
     """Graphs of the last few (topology, link states), by content: a graph costs O(links)."""
 
@@ -146,7 +156,7 @@ def _metrics(
     if "available_bandwidth_mbps" in wanted and bw_bps is not None:
         out[bw_key] = round(bw_bps / 1e6, 3)
     if "srlgs" in wanted:
-        out["srlgs"] = sorted(srlgs)
+        out["srlgs"] = sorted(set(srlgs))
     return out
 
 
@@ -215,10 +225,11 @@ def topology_view(snapshot: Snapshot, peer: str, mode: str, pseudonym: Pseudonym
                                       if shared_ids else {})}  # fmt: skip
         remote = {k: v for k, v in remote.items() if v is not None}
         status, delay_us = interconnect_live(snapshot, link, now)
+        risk = (*link.srlgs, router_srlg(pseudonym, b.node))
         links.append({"id": ic, "kind": "interconnect", "source": {"node": host(b), "tp": b.id},
                       "remote": remote, "status": status,
                       **({"name": ic} if ic == link.name else {}),
-                      **_metrics(metrics, delay_us, link.capacity_bps, link.srlgs,
+                      **_metrics(metrics, delay_us, link.capacity_bps, risk,
                                  "capacity_mbps")})  # fmt: skip
     if mode in ("abstract", "single-node") and bps:
         graph = (graph_cache or DEFAULT_GRAPH_CACHE).graph(snapshot)
@@ -227,7 +238,10 @@ def topology_view(snapshot: Snapshot, peer: str, mode: str, pseudonym: Pseudonym
                                           for b in bps], want_srlgs="srlgs" in metrics)  # fmt: skip
         for p in pairs:
             a, z = by_id[p.src], by_id[p.dst]
-            figures = _metrics(metrics, p.delay_us, p.available_bandwidth_bps, p.srlgs)
+            # the routers at both ends are shared risks of the pair: two border points on one
+            # router show the same router SRLG at both ends, so they read as not diverse
+            risk = (*p.srlgs, router_srlg(pseudonym, a.node), router_srlg(pseudonym, z.node))
+            figures = _metrics(metrics, p.delay_us, p.available_bandwidth_bps, risk)
             if mode == "single-node":
                 view["connectivity"].append({"node": domain, "from": a.id, "to": z.id, **figures})
             else:
