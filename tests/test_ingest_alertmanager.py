@@ -43,7 +43,7 @@ def wheres(doc: object) -> list[str]:
 
 def test_firing_sample(doc: dict[str, Any]) -> None:
     alarm = only_alarm(doc)
-    assert alarm.alarm_id == "am-6e1f4a1c2b3d4e5f"
+    assert alarm.alarm_id == "am-6e1f4a1c2b3d4e5f-20261127T210411Z"
     assert alarm.resource == ResourceRef(node="asbr1.ams.example.net", tp="et-0/0/7")
     assert alarm.severity is Severity.CRITICAL
     assert alarm.raised_at == datetime(2026, 11, 27, 21, 4, 11, tzinfo=UTC)
@@ -220,7 +220,7 @@ def test_alerts_must_be_a_list(doc: dict[str, Any]) -> None:
 def test_unknown_top_level_keys_are_ignored(doc: dict[str, Any]) -> None:
     doc["newFieldInAlertmanager1_0"] = True
     alert(doc)["newAlertField"] = [1]
-    assert only_alarm(doc).alarm_id == "am-6e1f4a1c2b3d4e5f"
+    assert only_alarm(doc).alarm_id == "am-6e1f4a1c2b3d4e5f-20261127T210411Z"
 
 
 @pytest.mark.parametrize(
@@ -271,3 +271,18 @@ def test_settings_refuse_a_cause_outside_the_vocabulary_and_spell_the_others() -
         load_settings(None, alert_labels={"probable_causes": {"X": "bogusCause"}})
     settings = load_settings(None, alert_labels={"probable_causes": {"X": "LOSSOFSIGNAL"}})
     assert settings.alert_labels.probable_causes == {"X": "lossOfSignal"}
+
+
+def test_an_alert_that_fires_again_after_it_resolved_is_a_new_occurrence(
+    doc: dict[str, Any],
+) -> None:
+    resolved = json.loads(json.dumps(doc))
+    alert(resolved).update(status="resolved", endsAt="2026-11-27T21:30:00Z")
+    again = json.loads(json.dumps(doc))
+    alert(again)["startsAt"] = "2026-11-27T22:05:00Z"  # the same fingerprint fires again
+    first, cleared, second = (only_alarm(d) for d in (doc, resolved, again))
+    assert first.alarm_id == cleared.alarm_id  # the resolution closes the first occurrence
+    assert second.alarm_id != first.alarm_id  # and the new one does not overwrite it
+    assert cleared.cleared_at is not None and second.active
+    # repeated notifications of one firing episode are one alarm
+    assert only_alarm(json.loads(json.dumps(doc))).alarm_id == first.alarm_id

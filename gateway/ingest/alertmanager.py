@@ -179,7 +179,9 @@ def _alarm(
     if odd_cause is not None:
         stats.unmapped_causes[odd_cause] += 1
     return Alarm(
-        alarm_id="am-" + alert.fingerprint,
+        # one alarm per occurrence: an alert that fires again after it resolved has a new
+        # startsAt, and the earlier occurrence stays in the history as it was
+        alarm_id=f"am-{alert.fingerprint}-{alert.starts_at.astimezone(UTC):%Y%m%dT%H%M%SZ}",
         resource=labels.resource(alert.labels),
         severity=severity,
         raised_at=alert.starts_at,
@@ -194,7 +196,7 @@ def _alarm(
 
 
 def parse_alertmanager(doc: object, labels: AlertLabelMap = DEFAULT_LABELS) -> UpsertAlarms:
-    """An Alertmanager webhook payload as alarms ``am-<fingerprint>``.
+    """An Alertmanager webhook payload as alarms ``am-<fingerprint>-<startsAt>``.
 
     Raises :class:`InvalidInput` listing every problem, each at its JSON path; a version other
     than "4" is reported alone, since the rest of such a payload cannot be interpreted.

@@ -150,8 +150,9 @@ def build_vocabulary(
             _ref(out, ref)
     for alarm in snapshot.alarms.values():
         _add(out, TermClass.ALARM_ID, alarm.alarm_id)
-        if alarm.source == "alertmanager":  # its id is am-<fingerprint>: the fingerprint alone too
+        if alarm.source == "alertmanager":  # am-<fingerprint>-<start>: the fingerprint alone too
             _add(out, TermClass.ALARM_ID, alarm.alarm_id.removeprefix("am-"))
+            _add(out, TermClass.ALARM_ID, alarm.alarm_id.removeprefix("am-").partition("-")[0])
         _ref(out, alarm.resource)
         for key, value in alarm.labels:
             _label(out, key, value)
