@@ -85,7 +85,8 @@ class PolicyLifecycleMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.tmp = Path(tempfile.mkdtemp(prefix="demarc-sm-"))
-        self.local = LocalGateway(local_settings(self.tmp)).start()
+        # the leak guard is off: it is most of each render's cost and checks nothing here
+        self.local = LocalGateway(local_settings(self.tmp, leak_guard=False)).start()
         self.lifecycle = self.local.gateway.lifecycle
         self.db = self.lifecycle.db
         self.history: list[VersionRecord] = []
