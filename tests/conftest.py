@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import ssl
 import threading
@@ -29,6 +30,20 @@ TRUST_DOMAIN = "demarc.example"
 SOURCE = "source/feeder"
 STAFF = "staff/alice"
 UNREGISTERED = "peer/mallory"  # a valid certificate from the trusted CA, naming no principal
+TEST_SWITCHES = frozenset({"DEMARC_UPDATE_GOLDEN"})  # switches of the tests, not settings
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_demarc_environment() -> Iterator[None]:
+    """A developer's shell can never point the tests at real data: every ``DEMARC_*`` setting
+    is removed for the whole session (before any gateway or subprocess is made) and restored
+    after. Session-scoped, so it runs before the session and module fixtures that build
+    settings; a test that needs a variable sets it with ``monkeypatch``."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if name.startswith("DEMARC_") and name not in TEST_SWITCHES:
+                patch.delenv(name)
+        yield
 
 
 @dataclass
