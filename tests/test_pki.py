@@ -185,9 +185,17 @@ def test_init_pki_is_idempotent(tmp_path: Path) -> None:
 
 def test_init_pki_recreates_missing_server_cert(tmp_path: Path) -> None:
     ca = init_pki(tmp_path)
+    old_cert = (tmp_path / "server.crt").read_bytes()
     (tmp_path / "server.key").unlink()
     init_pki(tmp_path)
-    _cert((tmp_path / "server.crt").read_bytes()).verify_directly_issued_by(ca.certificate)
+    # the old certificate was issued by the same CA too: what proves the repair is a new key,
+    # and a new certificate for exactly that key
+    assert (tmp_path / "server.key").exists(), "init_pki left the server without a key"
+    new_cert = _cert((tmp_path / "server.crt").read_bytes())
+    assert new_cert.public_bytes(serialization.Encoding.PEM) != old_cert
+    new_cert.verify_directly_issued_by(ca.certificate)
+    key = serialization.load_pem_private_key((tmp_path / "server.key").read_bytes(), None)
+    assert key.public_key() == new_cert.public_key(), "server.key does not match server.crt"
 
 
 def test_init_pki_force_replaces_ca_and_server(tmp_path: Path) -> None:
