@@ -69,6 +69,26 @@ def test_preview_renders_an_audience_from_a_data_directory(
     assert "pseudonyms made with a preview key" in body["note"]
 
 
+def test_preview_from_a_data_directory_with_bad_json_names_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "services.json").write_text("{not json", encoding="utf-8")
+    args = ["policy", "preview", "--audience", "peer/acme", "--data", str(tmp_path)]
+    assert main(args) == 2
+    assert f"demarc: {tmp_path / 'services.json'}: not JSON: " in capsys.readouterr().err
+
+
+def test_a_case_naming_a_missing_dataset_fails_with_where_it_looked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policies = _copy(tmp_path)
+    case = "cases:\n  - name: x\n    now: 2026-01-01T00:00:00Z\n    data: nowhere\n    expect: {peer/acme: {}}\n"
+    (policies / "tests" / "missing.yaml").write_text(case)
+    assert main(["policy", "test", str(policies)]) == 1
+    out = capsys.readouterr().out
+    assert "no dataset 'nowhere' in this file's datasets nor at" in out
+
+
 def test_preview_of_an_audience_without_a_policy_fails(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["policy", "preview", "--audience", "peer/nobody"]) == 1
     assert "no policy in policies serves peer/nobody" in capsys.readouterr().err

@@ -22,8 +22,15 @@ from hypothesis.stateful import (
 
 from gateway.disclosure import parse_policy
 from gateway.disclosure.diff import is_widening, policy_changes
-from gateway.errors import DemarcError, Forbidden, NotFound, PolicyError
-from gateway.policy.lifecycle import ApprovalRequired, SelfApproval, StaleDraft
+from gateway.errors import (
+    ApprovalRequired,
+    DemarcError,
+    Forbidden,
+    NotFound,
+    PolicyError,
+    SelfApproval,
+    StaleDraft,
+)
 from gateway.policy.store import VersionRecord
 from tests.policyharness import POLICIES, STAFF, LocalGateway, local_settings
 
