@@ -82,7 +82,10 @@ def test_a_case_naming_a_missing_dataset_fails_with_where_it_looked(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     policies = _copy(tmp_path)
-    case = "cases:\n  - name: x\n    now: 2026-01-01T00:00:00Z\n    data: nowhere\n    expect: {peer/acme: {}}\n"
+    case = (
+        "cases:\n  - name: x\n    now: 2026-01-01T00:00:00Z\n"
+        "    data: nowhere\n    expect: {peer/acme: {}}\n"
+    )
     (policies / "tests" / "missing.yaml").write_text(case)
     assert main(["policy", "test", str(policies)]) == 1
     out = capsys.readouterr().out

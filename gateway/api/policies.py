@@ -81,16 +81,14 @@ def _version(v: VersionRecord, text: bool = False) -> VersionOut:
 async def _draft(lifecycle: PolicyLifecycle, d: DraftRecord) -> DraftOut:
     db = lifecycle.db
     approvals = await asyncio.to_thread(db.approvals, d.id)
-    rows = await asyncio.to_thread(
-        db.read, "SELECT number FROM policy_versions WHERE id=?", (d.base,)
-    )
+    base = await asyncio.to_thread(db.version_number, d.base)
     return DraftOut(
         id=d.id,
         audience=d.audience,
         version=d.digest[:12],
         digest=d.digest,
         authors=list(d.authors),
-        base=rows[0][0] if rows else None,
+        base=base,
         state=d.state,
         origin=d.origin,
         source=d.source,

@@ -306,8 +306,8 @@ class PolicyLifecycle:
             )
 
     def _number(self, version_id: int | None) -> str:
-        found = self.db.read("SELECT number FROM policy_versions WHERE id=?", (version_id,))
-        return f"version {found[0][0]}" if found else "no policy"
+        number = self.db.version_number(version_id)
+        return f"version {number}" if number is not None else "no policy"
 
     async def _rejected(
         self, principal: str, draft: DraftRecord, action: str, exc: Exception
