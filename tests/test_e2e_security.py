@@ -9,7 +9,7 @@ import warnings
 from typing import Any
 
 import httpx
-import orjson
+import msgspec
 import pytest
 
 from gateway.demo.network import DemoData
@@ -168,16 +168,16 @@ def test_no_internal_name_address_or_site_in_any_public_response(
 
 def _unescaped(body: bytes) -> bytes:
     try:
-        return orjson.dumps(orjson.loads(body.split(b"\n")[-1] or b"null"), option=0).replace(
+        return msgspec.json.encode(msgspec.json.decode(body.split(b"\n")[-1] or b"null")).replace(
             b"\\/", b"/"
         )
-    except orjson.JSONDecodeError:
+    except msgspec.DecodeError:
         return body
 
 
 def test_negative_control_the_sweep_finds_secrets_in_internal_data(demo: DemoData) -> None:
     patterns = _secret_patterns(demo)
-    internal = orjson.dumps(demo.topology) + orjson.dumps(demo.alertmanager)
+    internal = msgspec.json.encode(demo.topology) + msgspec.json.encode(demo.alertmanager)
     assert sum(1 for _, p in patterns if p.search(internal)) > 300
 
 

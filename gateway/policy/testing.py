@@ -9,7 +9,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
+import msgspec
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -152,7 +152,7 @@ _ENVELOPE = frozenset({"audience", "view", "revision", "policy_version"})
 def _items(body: bytes) -> list[Any]:
     """What partial items are matched against: a list view's items; a document view (a
     topology) itself and every object in it."""
-    envelope = orjson.loads(body)
+    envelope = msgspec.json.decode(body)
     if isinstance(envelope.get("items"), list):
         items: list[Any] = envelope["items"]
         return items
