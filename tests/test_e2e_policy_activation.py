@@ -1,12 +1,10 @@
-"""Over real TLS: activation is atomic for readers, and every disclosure lands in the audit."""
+"""Activation is atomic for readers, and every disclosure lands in the audit (in-process)."""
 
 from __future__ import annotations
 
 import hashlib
 import threading
 from datetime import UTC, datetime, timedelta
-
-import httpx
 
 from gateway.demo.network import DemoData
 from tests.conftest import Pki, RunningGateway
@@ -36,7 +34,7 @@ def test_readers_during_activation_see_the_old_or_the_new_version_never_a_mix(
     snapshots = [0]
 
     def poll_http(seen: list[str]) -> None:
-        with httpx.Client(base_url=fresh.public_url, verify=pki.context("peer/acme")) as c:
+        with fresh.client("public", "peer/acme", pki) as c:
             while not stop.is_set():
                 for view in c.get("/v1/views").json()["views"]:
                     seen.append(c.get(view["href"]).headers["demarc-policy-version"])

@@ -15,6 +15,14 @@ import pytest
 from gateway.demo.network import DemoData
 from tests.conftest import UNREGISTERED, Pki, RunningGateway
 
+
+@pytest.fixture(scope="module")
+def served(served_tls: RunningGateway) -> RunningGateway:
+    """This module is about TLS: its shared gateway serves real sockets (the representative
+    end-to-end path of both listeners, with public/internal clients over TLS)."""
+    return served_tls
+
+
 PUBLIC_ROUTES = [
     "/v1/views", "/v1/interconnects", "/v1/alarms", "/v1/maintenance", "/v1/services",
     "/v1/incidents", "/v1/topology", "/v1/topology/rfc8345", "/openapi.json", "/docs",
