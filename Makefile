@@ -21,12 +21,14 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/demarc policy check policies
 	$(BIN)/demarc policy test policies
-	$(BIN)/ruff check gateway tests $(wildcard bench)
+	$(BIN)/ruff check gateway tests bench scripts
+	$(BIN)/ruff format --check gateway tests bench scripts
 	$(BIN)/mypy gateway
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=15
 
 lint: $(STAMP)
-	$(BIN)/ruff check gateway tests $(wildcard bench)
+	$(BIN)/ruff check gateway tests bench scripts
+	$(BIN)/ruff format --check gateway tests bench scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy gateway

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
+import msgspec
 
 from gateway.demo.network import build_demo
 from gateway.disclosure import Pseudonymizer, audience_key, compile_policy, load_policy_dir, render
@@ -112,7 +112,7 @@ def view_body(rnd: random.Random, size: int) -> bytes:
                     "type": "l3vpn", "status": "up", "bandwidth_mbps": rnd.choice((100, 1000)),
                     "sla": {"availability_pct": 99.95, "max_delay_ms": 30}, "endpoints": 2,
                 })  # fmt: skip
-        body = orjson.dumps({"items": items, "revision": rnd.randint(1, 10**6)})
+        body = msgspec.json.encode({"items": items, "revision": rnd.randint(1, 10**6)})
     return body
 
 
@@ -154,7 +154,7 @@ def main() -> int:
         out = []
         for audience, policy in audiences:
             views = render(policy, snapshot, audience, pseudonyms[audience], NOW)
-            out.append((audience, [orjson.dumps(items) for items in views.values()]))
+            out.append((audience, [msgspec.json.encode(items) for items in views.values()]))
         return out
 
     def build_guards() -> dict[str, Guard]:
@@ -180,7 +180,7 @@ def main() -> int:
     added, build_pct = scan_ms / base_ms * 100, build_ms / base_ms * 100
     size = sum(len(body) for _, body in bodies)
     print(f"demo: {len(audiences)} audiences, {len(bodies)} view bodies, {size:,} bytes")
-    print(f"demo: render + orjson.dumps {base_ms:.2f} ms, scan {scan_ms:.3f} ms")
+    print(f"demo: render + msgspec encode {base_ms:.2f} ms, scan {scan_ms:.3f} ms")
     over = "" if added <= OVERHEAD_TARGET_PCT else "  OVER TARGET"
     print(f"demo: scan adds {added:.1f}% (target <= {OVERHEAD_TARGET_PCT:.0f}%){over}")
     print(f"demo: scan {scan_ms * 1e6 / size:.1f} ns per byte; a view whose render is cached")

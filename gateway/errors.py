@@ -1,16 +1,29 @@
 """The error hierarchy; each error carries a public message and, apart, internal detail.
 
-DemarcError
-├── InvalidInput          422: a payload broke its schema; every problem with its JSON path
-├── PayloadTooLarge       413
-├── PolicyError           a policy file or draft is invalid; every problem with file:line:col
-├── ConfigError           settings, principals or PKI files are unusable
-├── Forbidden             403: a verified certificate that names no principal for this listener
-└── NotFound              404: with a body that never hints whether the thing exists
+DemarcError               500 internal_error: the root; the CLI prints any of them and exits 2
+├── InvalidInput          422 invalid_input: a payload broke its schema; every problem's JSON path
+├── PayloadTooLarge       413 payload_too_large
+├── PolicyError           422 invalid_policy: a policy file or draft; every problem's file:line:col
+├── PolicyTestError       500 invalid_policy_test: a policy test file or its data; file and case
+├── ConfigError           500 config_error: settings, principals or PKI files are unusable
+│   └── PkiError          500 pki_error: a PKI file or request (demarc pki, a dev tool); names it
+├── Forbidden             403 forbidden: a verified certificate naming no principal for here
+│   └── SelfApproval      403 self_approval: the author of a draft cannot approve it
+├── NotFound              404 not_found: with a body that never hints whether the thing exists
+└── Conflict              409 conflict: the request disagrees with the current state
+    ├── StaleDraft        409 stale_draft: reviewed or written against a version now replaced
+    └── ApprovalRequired  409 approval_required: a widening draft needs a second staff member
+
+ClientRefused (ssl.SSLError): a verified client certificate refused by Demarc's own checks in
+the TLS layer; an SSLError so that asyncio closes the connection quietly, never an HTTP error.
+
+ValueError is raised only inside parsers and pydantic validators, which turn it into a Problem
+of InvalidInput, PolicyError or ConfigError before it leaves them.
 """
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 
 
@@ -63,8 +76,16 @@ class PolicyError(DemarcError):
         return "\n".join(str(p) for p in self.problems)
 
 
+class PolicyTestError(DemarcError):
+    code = "invalid_policy_test"
+
+
 class ConfigError(DemarcError):
     code = "config_error"
+
+
+class PkiError(ConfigError):
+    code = "pki_error"
 
 
 class Forbidden(DemarcError):
@@ -72,9 +93,30 @@ class Forbidden(DemarcError):
     code = "forbidden"
 
 
+class SelfApproval(Forbidden):
+    code = "self_approval"
+
+
 class NotFound(DemarcError):
     status_code = 404
     code = "not_found"
+
+
+class Conflict(DemarcError):
+    status_code = 409
+    code = "conflict"
+
+
+class StaleDraft(Conflict):
+    code = "stale_draft"
+
+
+class ApprovalRequired(Conflict):
+    code = "approval_required"
+
+
+class ClientRefused(ssl.SSLError):
+    """A verified certificate refused by Demarc's own checks (an OSError: logged quietly)."""
 
 
 def json_path(loc: tuple[str | int, ...] | list[str | int]) -> str:

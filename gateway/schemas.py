@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import orjson
+import msgspec
 from pydantic import BaseModel, TypeAdapter
 
 from gateway.disclosure.policy import CustomerPolicy, PeerPolicy
@@ -49,7 +49,7 @@ def schemas() -> dict[str, dict[str, Any]]:
 
 
 def render(schema: dict[str, Any]) -> bytes:
-    return orjson.dumps(schema, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+    return msgspec.json.format(msgspec.json.encode(schema, order="sorted"), indent=2) + b"\n"
 
 
 def export(directory: Path) -> list[Path]:

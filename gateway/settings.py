@@ -1,17 +1,35 @@
-"""Settings: from the environment (``DEMARC_*``) over an optional YAML file."""
+"""Settings: explicit arguments over the environment (``DEMARC_*``) over an optional YAML file."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from gateway.errors import ConfigError
 from gateway.model import Severity
 from gateway.model.x733 import canonical_cause
+
+# the YAML file's values while load_settings builds a Settings: a source below the environment
+_FILE_VALUES: ContextVar[Mapping[str, Any]] = ContextVar(
+    "demarc_file_settings", default=MappingProxyType({})
+)
+
+
+class _FileSource(PydanticBaseSettingsSource):
+    """The settings file, as a source of its own so the environment can override it."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        raise NotImplementedError  # __call__ below returns every value at once
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_FILE_VALUES.get())
 
 
 class Listener(BaseModel):
@@ -98,8 +116,9 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # arguments (a command's flags, a test's paths) are the most specific, so they win;
         # the environment overrides the file, as operators expect from containers
-        return env_settings, init_settings
+        return init_settings, env_settings, _FileSource(settings_cls)
 
     # resolved paths -----------------------------------------------------------------------
 
@@ -137,7 +156,8 @@ class Settings(BaseSettings):
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
-    """Settings from ``config_file`` (YAML, unknown keys are errors), the environment on top."""
+    """Settings from ``config_file`` (YAML, unknown keys are errors), the environment over it,
+    and ``overrides`` (explicit arguments) over both."""
     values: dict[str, Any] = {}
     if config_file is not None:
         try:
@@ -147,8 +167,23 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         if not isinstance(loaded, dict):
             raise ConfigError(f"{config_file}: expected a mapping of settings")
         values.update(loaded)
-    values.update(overrides)
+    token = _FILE_VALUES.set(values)
     try:
-        return Settings(**values)
-    except ValueError as exc:
-        raise ConfigError(f"invalid settings: {exc}") from None
+        return Settings(**overrides)
+    except ValidationError as exc:
+        sources = (
+            f"{config_file}, DEMARC_* or arguments" if config_file else "DEMARC_* or arguments"
+        )
+        raise ConfigError(f"invalid settings (from {sources}): {_problems(exc)}") from None
+    finally:
+        _FILE_VALUES.reset(token)
+
+
+def _problems(exc: ValidationError) -> str:
+    """``public.port: Input should be ...; colour: unknown setting`` — each problem with its key."""
+    out = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"]) or "(settings)"
+        message = "unknown setting" if error["type"] == "extra_forbidden" else error["msg"]
+        out.append(f"{key}: {message}")
+    return "; ".join(out)

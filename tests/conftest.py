@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import ssl
 import threading
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
+import msgspec
 import pytest
 import yaml
 
@@ -29,6 +30,20 @@ TRUST_DOMAIN = "demarc.example"
 SOURCE = "source/feeder"
 STAFF = "staff/alice"
 UNREGISTERED = "peer/mallory"  # a valid certificate from the trusted CA, naming no principal
+TEST_SWITCHES = frozenset({"DEMARC_UPDATE_GOLDEN"})  # switches of the tests, not settings
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_demarc_environment() -> Iterator[None]:
+    """A developer's shell can never point the tests at real data: every ``DEMARC_*`` setting
+    is removed for the whole session (before any gateway or subprocess is made) and restored
+    after. Session-scoped, so it runs before the session and module fixtures that build
+    settings; a test that needs a variable sets it with ``monkeypatch``."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if name.startswith("DEMARC_") and name not in TEST_SWITCHES:
+                patch.delenv(name)
+        yield
 
 
 @dataclass
@@ -46,9 +61,16 @@ class Pki:
 
 @dataclass
 class RunningGateway:
-    """A gateway serving both listeners from a background thread with its own event loop."""
+    """A gateway serving both listeners from a background thread with its own event loop.
+
+    ``in_process=True``: the same gateway and event loop, no sockets and no TLS; clients from
+    ``client()`` reach its ASGI apps through tests/inprocess.py with the principal's
+    certificate in the scope. For everything that does not test TLS itself: it saves the
+    handshakes and the sockets, and leaves every check after the handshake in place.
+    """
 
     settings: Settings
+    in_process: bool = False
     gateway: Gateway = field(init=False)
     public_port: int = 0
     internal_port: int = 0
@@ -58,6 +80,8 @@ class RunningGateway:
 
     def start(self) -> RunningGateway:
         self.gateway = Gateway(self.settings)
+        if self.in_process:
+            return self._start_in_process()
         public = bind("127.0.0.1", 0)
         internal = bind("127.0.0.1", 0)
         self.public_port = public.getsockname()[1]
@@ -90,6 +114,51 @@ class RunningGateway:
             raise RuntimeError(f"gateway did not start: {errors}")
         return self
 
+    def _start_in_process(self) -> RunningGateway:
+        started = threading.Event()
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            self._stop = asyncio.Event()
+
+            async def main() -> None:
+                assert self._stop is not None
+                await self.gateway.start()
+                started.set()
+                try:
+                    await self._stop.wait()
+                finally:
+                    await self.gateway.stop()
+
+            try:
+                loop.run_until_complete(main())
+                loop.run_until_complete(loop.shutdown_default_executor())
+            except BaseException as exc:  # surfaced to the test below
+                errors.append(exc)
+                started.set()
+            finally:
+                loop.close()
+
+        self._thread = threading.Thread(target=run, name="demarc-test-gateway", daemon=True)
+        self._thread.start()
+        if not started.wait(20) or errors:
+            raise RuntimeError(f"gateway did not start: {errors}")
+        return self
+
+    def client(self, listener: str, principal: str, pki: Pki) -> httpx.Client:
+        """An httpx client on ``listener`` ("public" or "internal") as ``principal``: over
+        TLS with its certificate, or in-process with the same certificate in the scope."""
+        url = self.public_url if listener == "public" else self.internal_url
+        if not self.in_process:
+            return httpx.Client(base_url=url, verify=pki.context(principal))
+        from tests.inprocess import certificate_der, in_process_client
+
+        assert self._loop is not None, "start the gateway first"
+        app = self.gateway.public_app if listener == "public" else self.gateway.internal_app
+        return in_process_client(app, self._loop, url, certificate_der(pki.directory, principal))
+
     def stop(self) -> None:
         if self._loop is not None and self._stop is not None and self._thread is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
@@ -104,10 +173,16 @@ class RunningGateway:
 
     @property
     def public_url(self) -> str:
-        return f"https://localhost:{self.public_port}"
+        return (
+            "http://public.in-process"
+            if self.in_process
+            else f"https://localhost:{self.public_port}"
+        )
 
     @property
     def internal_url(self) -> str:
+        if self.in_process:
+            return "http://internal.in-process"
         return f"https://localhost:{self.internal_port}"
 
 
@@ -157,22 +232,23 @@ def feed(server: RunningGateway, pki: Pki, demo: DemoData) -> int:
     from gateway.demo.run import FEEDS
 
     revision = 0
-    with httpx.Client(base_url=server.internal_url, verify=pki.context(SOURCE)) as client:
+    with server.client("internal", SOURCE, pki) as client:
         for route, method, attr in FEEDS:
-            response = client.request(method, route, content=orjson.dumps(getattr(demo, attr)))
+            response = client.request(
+                method, route, content=msgspec.json.encode(getattr(demo, attr))
+            )
             assert response.status_code == 200, response.text
             revision = response.json()["revision"]
     server.call(server.gateway.refresher.wait_for(revision))
     return revision
 
 
-@pytest.fixture(scope="module")
-def served(
-    tmp_path_factory: pytest.TempPathFactory, pki: Pki, demo: DemoData
+def serve_demo(
+    tmp_path_factory: pytest.TempPathFactory, pki: Pki, demo: DemoData, *, in_process: bool
 ) -> Iterator[RunningGateway]:
-    """One gateway with the demo network fed in, shared by a module's read-only tests."""
     data_dir = tmp_path_factory.mktemp("gateway")
-    server = RunningGateway(make_settings(data_dir, pki, demo, max_body_bytes=4 * 1024 * 1024))
+    settings = make_settings(data_dir, pki, demo, max_body_bytes=4 * 1024 * 1024)
+    server = RunningGateway(settings, in_process=in_process)
     server.start()
     try:
         feed(server, pki, demo)
@@ -182,11 +258,30 @@ def served(
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def _clients(url: str, pki: Pki) -> Iterator[Callable[[str], httpx.Client]]:
+@pytest.fixture(scope="module")
+def served(
+    tmp_path_factory: pytest.TempPathFactory, pki: Pki, demo: DemoData
+) -> Iterator[RunningGateway]:
+    """One gateway with the demo network fed in, shared by a module's read-only tests;
+    in-process (see RunningGateway). A module about TLS overrides it with ``served_tls``."""
+    yield from serve_demo(tmp_path_factory, pki, demo, in_process=True)
+
+
+@pytest.fixture(scope="module")
+def served_tls(
+    tmp_path_factory: pytest.TempPathFactory, pki: Pki, demo: DemoData
+) -> Iterator[RunningGateway]:
+    """The same, over real TLS sockets on loopback."""
+    yield from serve_demo(tmp_path_factory, pki, demo, in_process=False)
+
+
+def _clients(
+    server: RunningGateway, listener: str, pki: Pki
+) -> Iterator[Callable[[str], httpx.Client]]:
     clients: list[httpx.Client] = []
 
     def make(principal: str) -> httpx.Client:
-        client = httpx.Client(base_url=url, verify=pki.context(principal))
+        client = server.client(listener, principal, pki)
         clients.append(client)
         return client
 
@@ -198,12 +293,12 @@ def _clients(url: str, pki: Pki) -> Iterator[Callable[[str], httpx.Client]]:
 @pytest.fixture
 def public(served: RunningGateway, pki: Pki) -> Iterator[Callable[[str], httpx.Client]]:
     """``public("peer/acme")`` → an httpx client on the public listener as that principal."""
-    yield from _clients(served.public_url, pki)
+    yield from _clients(served, "public", pki)
 
 
 @pytest.fixture
 def internal(served: RunningGateway, pki: Pki) -> Iterator[Callable[[str], httpx.Client]]:
-    yield from _clients(served.internal_url, pki)
+    yield from _clients(served, "internal", pki)
 
 
 @pytest.fixture

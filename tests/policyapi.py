@@ -19,13 +19,15 @@ ALICE, BOB = "staff/alice", "staff/bob"
 
 @contextmanager
 def gateway_with_copied_policies(
-    tmp_path: Path, pki: Pki, demo: DemoData
+    tmp_path: Path, pki: Pki, demo: DemoData, *, in_process: bool = True
 ) -> Iterator[RunningGateway]:
-    """A gateway of its own, fed with the demo network, its policy files a copy to change."""
+    """A gateway of its own, fed with the demo network, its policy files a copy to change;
+    in-process unless the test is about TLS (see RunningGateway)."""
     policies = tmp_path / "policies"
     if not policies.exists():
         shutil.copytree(POLICIES, policies, ignore=shutil.ignore_patterns("tests"))
-    server = RunningGateway(make_settings(tmp_path / "data", pki, demo, policies_dir=policies))
+    settings = make_settings(tmp_path / "data", pki, demo, policies_dir=policies)
+    server = RunningGateway(settings, in_process=in_process)
     server.start()
     try:
         feed(server, pki, demo)
@@ -40,15 +42,15 @@ class Clients:
         self._open: dict[tuple[str, str], httpx.Client] = {}
 
     def internal(self, who: str) -> httpx.Client:
-        return self._client(self.server.internal_url, who)
+        return self._client("internal", who)
 
     def public(self, who: str) -> httpx.Client:
-        return self._client(self.server.public_url, who)
+        return self._client("public", who)
 
-    def _client(self, url: str, who: str) -> httpx.Client:
-        if (url, who) not in self._open:
-            self._open[(url, who)] = httpx.Client(base_url=url, verify=self.pki.context(who))
-        return self._open[(url, who)]
+    def _client(self, listener: str, who: str) -> httpx.Client:
+        if (listener, who) not in self._open:
+            self._open[(listener, who)] = self.server.client(listener, who, self.pki)
+        return self._open[(listener, who)]
 
     def close(self) -> None:
         for client in self._open.values():

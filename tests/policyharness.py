@@ -48,15 +48,26 @@ def audiences() -> list[str]:
     return [f"peer/{p}" for p in demo.peers] + [f"customer/{c}" for c in demo.customers]
 
 
-def local_settings(data_dir: Path, policies_dir: Path | None = None) -> Settings:
-    """Settings for an in-process gateway: the demo's audiences and three staff members."""
+def local_settings(
+    data_dir: Path, policies_dir: Path | None = None, *, leak_guard: bool = True
+) -> Settings:
+    """Settings for an in-process gateway: the demo's audiences and three staff members.
+
+    ``leak_guard=False`` is for tests of the policy lifecycle only: building each audience's
+    guard is most of a render's cost, and the guard has tests of its own."""
     data_dir.mkdir(parents=True, exist_ok=True)
     if policies_dir is None:
         policies_dir = data_dir / "policies"
         shutil.copytree(POLICIES, policies_dir, ignore=shutil.ignore_patterns("tests"))
     principals = ["source/feeder", *STAFF, *audiences()]
     (data_dir / "principals.yaml").write_text(yaml.safe_dump({"principals": principals}))
-    return load_settings(None, data_dir=data_dir, policies_dir=policies_dir, refresh_debounce_s=0)
+    return load_settings(
+        None,
+        data_dir=data_dir,
+        policies_dir=policies_dir,
+        refresh_debounce_s=0,
+        leak_guard=leak_guard,
+    )
 
 
 class LocalGateway:

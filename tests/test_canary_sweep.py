@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import orjson
+import msgspec
 import pytest
 
 from gateway.demo.network import DemoData
@@ -91,7 +91,7 @@ def planted(
                 ("/v1/ingest/alertmanager", "POST", "alertmanager"),
                 ("/v1/ingest/maintenance", "POST", "maintenance"),
             ):
-                response = client.request(method, route, content=orjson.dumps(docs[name]))
+                response = client.request(method, route, content=msgspec.json.encode(docs[name]))
                 assert response.status_code == 200, response.text
         server.call(server.gateway.refresher.wait_for(response.json()["revision"]))
         yield server, docs
@@ -137,10 +137,10 @@ def test_negative_control_every_canary_is_in_the_internal_data(
 ) -> None:
     server, docs = planted
     snapshot = server.gateway.store.snapshot
-    internal = orjson.dumps(docs) + repr(snapshot.topology).encode() + repr(
+    internal = msgspec.json.encode(docs) + repr(snapshot.topology).encode() + repr(
         list(snapshot.alarms.values()) + list(snapshot.maintenance.values())
     ).encode()  # fmt: skip
-    missing = [c for c in PLANTED if c.encode() not in orjson.dumps(docs)]
+    missing = [c for c in PLANTED if c.encode() not in msgspec.json.encode(docs)]
     assert missing == []
     # and the store kept what the payloads carried into the model (the URLs of Alertmanager
     # are dropped at ingest, by design, so they are only in the payload)

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-import orjson
+import msgspec
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,7 +54,7 @@ def test_demo_serves_and_its_printed_curl_commands_work(tmp_path: Path) -> None:
         for command in (peer, customer):
             result = subprocess.run([*shlex.split(command), "-sS", "--fail"],
                                     capture_output=True, timeout=30, check=True)  # fmt: skip
-            body = orjson.loads(result.stdout)
+            body = msgspec.json.decode(result.stdout)
             assert body["items"], command
         assert (tmp_path / "demo" / "pki" / "ca.crt").exists()
         assert (tmp_path / "demo" / "demarc.db").exists()

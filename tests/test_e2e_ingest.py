@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
+import msgspec
 
 from gateway.demo.network import DemoData
 from tests.conftest import SOURCE, STAFF, Pki, RunningGateway, feed, make_settings
@@ -37,7 +37,7 @@ def test_invalid_topology_is_rejected_with_paths_and_changes_nothing(
     network = bad["ietf-network:networks"]["network"][0]
     network["node"][2]["node-id"] = 42  # wrong type
     del network["ietf-network-topology:link"][5]["source"]  # missing
-    response = internal(SOURCE).put("/v1/ingest/topology", content=orjson.dumps(bad))
+    response = internal(SOURCE).put("/v1/ingest/topology", content=msgspec.json.encode(bad))
     assert response.status_code == 422
     wheres = {p["where"] for p in response.json()["error"]["problems"]}
     assert wheres == {
@@ -48,7 +48,7 @@ def test_invalid_topology_is_rejected_with_paths_and_changes_nothing(
     dangling = copy.deepcopy(demo.topology)
     links = dangling["ietf-network:networks"]["network"][0]["ietf-network-topology:link"]
     links[7]["destination"]["dest-node"] = "nowhere.example.net"
-    response = internal(SOURCE).put("/v1/ingest/topology", content=orjson.dumps(dangling))
+    response = internal(SOURCE).put("/v1/ingest/topology", content=msgspec.json.encode(dangling))
     assert response.status_code == 422
     wheres = {p["where"] for p in response.json()["error"]["problems"]}
     assert any(w.startswith("$.ietf-network:networks.network[0].ietf-network-topology:link[7]")
@@ -64,7 +64,7 @@ def test_invalid_alertmanager_payload_is_rejected_with_paths_and_changes_nothing
     bad = copy.deepcopy(demo.alertmanager)
     bad["alerts"][0]["status"] = "exploded"
     bad["alerts"][1]["startsAt"] = "yesterday"
-    response = internal(SOURCE).post("/v1/ingest/alertmanager", content=orjson.dumps(bad))
+    response = internal(SOURCE).post("/v1/ingest/alertmanager", content=msgspec.json.encode(bad))
     assert response.status_code == 422
     wheres = {p["where"] for p in response.json()["error"]["problems"]}
     assert {"$.alerts[0].status", "$.alerts[1].startsAt"} <= wheres
@@ -109,7 +109,9 @@ def test_alertmanager_resolved_clears_the_alarm_for_the_peer(
     for alert in resolved["alerts"]:
         alert["status"] = "resolved"
         alert["endsAt"] = "2099-01-01T00:00:00Z"
-    response = internal(SOURCE).post("/v1/ingest/alertmanager", content=orjson.dumps(resolved))
+    response = internal(SOURCE).post(
+        "/v1/ingest/alertmanager", content=msgspec.json.encode(resolved)
+    )
     assert response.status_code == 200
     served.call(served.gateway.refresher.wait_for(response.json()["revision"]))
     items = public("peer/globalnet").get("/v1/interconnects").json()["items"]
@@ -152,7 +154,9 @@ def test_staff_see_truncated_alerts_and_unmapped_values_in_status(
     payload["truncatedAlerts"] = 3
     payload["alerts"] = payload["alerts"][:1]
     payload["alerts"][0]["labels"].update({"alertname": "PNIDown_fra1", "severity": "P9"})
-    response = internal(SOURCE).post("/v1/ingest/alertmanager", content=orjson.dumps(payload))
+    response = internal(SOURCE).post(
+        "/v1/ingest/alertmanager", content=msgspec.json.encode(payload)
+    )
     assert response.status_code == 200
     after = _status(internal)["alertmanager"]
     assert after["truncated_alerts"] == before["truncated_alerts"] + 3

@@ -9,11 +9,19 @@ import warnings
 from typing import Any
 
 import httpx
-import orjson
+import msgspec
 import pytest
 
 from gateway.demo.network import DemoData
 from tests.conftest import UNREGISTERED, Pki, RunningGateway
+
+
+@pytest.fixture(scope="module")
+def served(served_tls: RunningGateway) -> RunningGateway:
+    """This module is about TLS: its shared gateway serves real sockets (the representative
+    end-to-end path of both listeners, with public/internal clients over TLS)."""
+    return served_tls
+
 
 PUBLIC_ROUTES = [
     "/v1/views", "/v1/interconnects", "/v1/alarms", "/v1/maintenance", "/v1/services",
@@ -168,16 +176,16 @@ def test_no_internal_name_address_or_site_in_any_public_response(
 
 def _unescaped(body: bytes) -> bytes:
     try:
-        return orjson.dumps(orjson.loads(body.split(b"\n")[-1] or b"null"), option=0).replace(
+        return msgspec.json.encode(msgspec.json.decode(body.split(b"\n")[-1] or b"null")).replace(
             b"\\/", b"/"
         )
-    except orjson.JSONDecodeError:
+    except msgspec.DecodeError:
         return body
 
 
 def test_negative_control_the_sweep_finds_secrets_in_internal_data(demo: DemoData) -> None:
     patterns = _secret_patterns(demo)
-    internal = orjson.dumps(demo.topology) + orjson.dumps(demo.alertmanager)
+    internal = msgspec.json.encode(demo.topology) + msgspec.json.encode(demo.alertmanager)
     assert sum(1 for _, p in patterns if p.search(internal)) > 300
 
 

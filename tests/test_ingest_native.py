@@ -259,6 +259,13 @@ def test_decode_reports_line_and_column() -> None:
     assert "line 2 column 15" in problem.message
 
 
+def test_decode_says_when_the_body_ends_too_early_and_where() -> None:
+    [problem] = _decode_problems(b'{"samples": [1, 2')
+    assert problem.message == "not valid JSON: the body ends before the JSON value does (byte 17)"
+    [problem] = _decode_problems(b'{"a": 1,}')
+    assert problem.message == "not valid JSON: trailing comma in object at line 1 column 9"
+
+
 def test_maintenance() -> None:
     doc = {"maintenance": [window(status="in-progress", description="linecard swap")]}
     [m] = parse_maintenance(doc).windows

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
+import msgspec
 import pytest
 from hypothesis import HealthCheck, Phase, assume, event, given, settings
 from hypothesis import strategies as st
@@ -161,7 +161,7 @@ class Finder:
 
     def found(self, body: bytes) -> set[str]:
         texts = [body.decode("utf-8").lower()]
-        texts.append("\n".join(_strings(orjson.loads(body))).lower())
+        texts.append("\n".join(_strings(msgspec.json.decode(body))).lower())
         hits: set[str] = set()
         for text in texts:
             hits |= set(_TOKEN.findall(text)) & self.tokens
@@ -220,7 +220,7 @@ def test_engine_alone_publishes_no_undisclosed_canary(case: Case) -> None:
     everything = Finder(case.network, set())
     for r in renders(case):
         for view, data in r.rendered.items():
-            body = orjson.dumps(data)
+            body = msgspec.json.encode(data)
             hits = r.finder.found(body)
             assert not hits, (r.audience, view, r.finder.describe(hits))
             # what the policies did publish on purpose: the oracle's disclosed paths are used
@@ -426,7 +426,7 @@ def _check_planted(case: Case, plant: Plant, *, classes: set[str] | None, truste
         previous, withheld = _published(screen, r, snapshot, r.rendered, previous, 1)
         assert not withheld
     broken = {**r.rendered, view: _plant(data, spelled, plant.choice, plant.at, strings=strings)}
-    assert canary.value in r.finder.found(orjson.dumps(broken[view]))
+    assert canary.value in r.finder.found(msgspec.json.encode(broken[view]))
     published, withheld = _published(screen, r, snapshot, broken, previous, 2)
 
     event(f"planted {'inside a string' if strings else 'as a new field'}, {canary.cls}")

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from gateway.errors import PkiError
 from gateway.pki import (
     CertificateAuthority,
     fingerprint_sha256,
@@ -69,12 +70,12 @@ def test_spiffe_id_format() -> None:
     ],
 )
 def test_spiffe_id_rejects_bad_parts(trust_domain: str, role: str, name: str) -> None:
-    with pytest.raises(ValueError, match="must"):
+    with pytest.raises(PkiError, match="must"):
         spiffe_id(trust_domain, role, name)
 
 
 def test_issue_client_rejects_bad_role(ca: CertificateAuthority) -> None:
-    with pytest.raises(ValueError, match="role"):
+    with pytest.raises(PkiError, match="role"):
         ca.issue_client(TD, "root", "alice")
 
 
@@ -160,7 +161,7 @@ def test_ca_load_round_trips(ca: CertificateAuthority, tmp_path: Path) -> None:
 def test_ca_load_rejects_mismatched_key(ca: CertificateAuthority, tmp_path: Path) -> None:
     (tmp_path / "ca.crt").write_bytes(ca.cert_pem)
     (tmp_path / "ca.key").write_bytes(CertificateAuthority.create().key_pem)
-    with pytest.raises(ValueError, match="does not belong"):
+    with pytest.raises(PkiError, match="does not belong"):
         CertificateAuthority.load(tmp_path / "ca.crt", tmp_path / "ca.key")
 
 
@@ -185,9 +186,17 @@ def test_init_pki_is_idempotent(tmp_path: Path) -> None:
 
 def test_init_pki_recreates_missing_server_cert(tmp_path: Path) -> None:
     ca = init_pki(tmp_path)
+    old_cert = (tmp_path / "server.crt").read_bytes()
     (tmp_path / "server.key").unlink()
     init_pki(tmp_path)
-    _cert((tmp_path / "server.crt").read_bytes()).verify_directly_issued_by(ca.certificate)
+    # the old certificate was issued by the same CA too: what proves the repair is a new key,
+    # and a new certificate for exactly that key
+    assert (tmp_path / "server.key").exists(), "init_pki left the server without a key"
+    new_cert = _cert((tmp_path / "server.crt").read_bytes())
+    assert new_cert.public_bytes(serialization.Encoding.PEM) != old_cert
+    new_cert.verify_directly_issued_by(ca.certificate)
+    key = serialization.load_pem_private_key((tmp_path / "server.key").read_bytes(), None)
+    assert key.public_key() == new_cert.public_key(), "server.key does not match server.crt"
 
 
 def test_init_pki_force_replaces_ca_and_server(tmp_path: Path) -> None:
@@ -198,8 +207,20 @@ def test_init_pki_force_replaces_ca_and_server(tmp_path: Path) -> None:
 
 
 def test_issue_principal_without_init_names_the_fix(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="demarc pki init"):
+    with pytest.raises(PkiError, match="demarc pki init"):
         issue_principal(tmp_path, TD, "staff", "alice")
+
+
+def test_unreadable_or_garbled_pki_files_are_named_in_a_pki_error(tmp_path: Path) -> None:
+    init_pki(tmp_path)
+    (tmp_path / "ca.key").write_text("not a key")
+    with pytest.raises(PkiError, match=r"ca\.key is not an unencrypted PEM private key"):
+        issue_principal(tmp_path, TD, "staff", "alice")
+    (tmp_path / "ca.crt").write_text("not a certificate")
+    with pytest.raises(PkiError, match=r"ca\.crt is not a PEM certificate"):
+        issue_principal(tmp_path, TD, "staff", "alice")
+    with pytest.raises(PkiError, match=r"cannot load the CA bundle .*missing\.crt"):
+        load_ssl_client_context(tmp_path / "missing.crt", tmp_path / "a.crt", tmp_path / "a.key")
 
 
 def test_issue_principal_writes_role_name_files(tmp_path: Path) -> None:
@@ -266,3 +287,12 @@ def test_tls_handshake_rejects_client_from_another_ca(tmp_path: Path) -> None:
             tls.recv(2)
         with pytest.raises(ssl.SSLError, match="certificate"):
             served.result(timeout=5)
+
+
+def test_the_cli_reports_a_pki_error_with_what_and_where_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gateway.cli import main
+
+    assert main(["pki", "revoke", "--dir", str(tmp_path), "--cert", str(tmp_path / "x.crt")]) == 2
+    assert f"demarc: cannot read the certificate {tmp_path / 'x.crt'}" in capsys.readouterr().err

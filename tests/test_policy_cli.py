@@ -6,7 +6,7 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-import orjson
+import msgspec
 import pytest
 import yaml
 
@@ -63,10 +63,33 @@ def test_preview_renders_an_audience_from_a_data_directory(
     write_demo(tmp_path / "data", datetime.now(UTC))
     args = ["policy", "preview", "--audience", "peer/acme", "--data", str(tmp_path / "data")]
     assert main(args) == 0
-    body = orjson.loads(capsysbinary.readouterr().out)
+    body = msgspec.json.decode(capsysbinary.readouterr().out)
     assert body["audience"] == "peer/acme" and "interconnects" in body["views"]
     assert {i["id"] for i in body["views"]["interconnects"]["items"]} >= {"AMS-PNI-ACME-01"}
     assert "pseudonyms made with a preview key" in body["note"]
+
+
+def test_preview_from_a_data_directory_with_bad_json_names_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "services.json").write_text("{not json", encoding="utf-8")
+    args = ["policy", "preview", "--audience", "peer/acme", "--data", str(tmp_path)]
+    assert main(args) == 2
+    assert f"demarc: {tmp_path / 'services.json'}: not JSON: " in capsys.readouterr().err
+
+
+def test_a_case_naming_a_missing_dataset_fails_with_where_it_looked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policies = _copy(tmp_path)
+    case = (
+        "cases:\n  - name: x\n    now: 2026-01-01T00:00:00Z\n"
+        "    data: nowhere\n    expect: {peer/acme: {}}\n"
+    )
+    (policies / "tests" / "missing.yaml").write_text(case)
+    assert main(["policy", "test", str(policies)]) == 1
+    out = capsys.readouterr().out
+    assert "no dataset 'nowhere' in this file's datasets nor at" in out
 
 
 def test_preview_of_an_audience_without_a_policy_fails(capsys: pytest.CaptureFixture[str]) -> None:
@@ -83,7 +106,7 @@ def test_diff_against_a_directory_shows_what_widens(
     (policies / "peer-globalnet.yaml").write_text(yaml.safe_dump(doc))
     args = ["policy", "diff", "--policies", str(policies), "--against", str(POLICIES)]
     assert main(args) == 0
-    body = orjson.loads(capsysbinary.readouterr().out)
+    body = msgspec.json.decode(capsysbinary.readouterr().out)
     (changed,) = body["changed"]
     assert changed["audience"] == "peer/globalnet" and body["widening"] is True
     assert changed["reasons"][0] == "alarm fields: +probable_cause"
@@ -100,6 +123,6 @@ def test_diff_against_the_active_versions_in_the_database(
     config.write_text(yaml.safe_dump({"data_dir": str(settings.data_dir)}))
     args = ["policy", "diff", "--policies", str(POLICIES), "--active", "--config", str(config)]
     assert main(args) == 0
-    body = orjson.loads(capsysbinary.readouterr().out)
+    body = msgspec.json.decode(capsysbinary.readouterr().out)
     assert body["changed"] == [] and body["widening"] is False
     assert body["against"] == "active versions"

@@ -22,8 +22,15 @@ from hypothesis.stateful import (
 
 from gateway.disclosure import parse_policy
 from gateway.disclosure.diff import is_widening, policy_changes
-from gateway.errors import DemarcError, Forbidden, NotFound, PolicyError
-from gateway.policy.lifecycle import ApprovalRequired, SelfApproval, StaleDraft
+from gateway.errors import (
+    ApprovalRequired,
+    DemarcError,
+    Forbidden,
+    NotFound,
+    PolicyError,
+    SelfApproval,
+    StaleDraft,
+)
 from gateway.policy.store import VersionRecord
 from tests.policyharness import POLICIES, STAFF, LocalGateway, local_settings
 
@@ -85,7 +92,8 @@ class PolicyLifecycleMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.tmp = Path(tempfile.mkdtemp(prefix="demarc-sm-"))
-        self.local = LocalGateway(local_settings(self.tmp)).start()
+        # the leak guard is off: it is most of each render's cost and checks nothing here
+        self.local = LocalGateway(local_settings(self.tmp, leak_guard=False)).start()
         self.lifecycle = self.local.gateway.lifecycle
         self.db = self.lifecycle.db
         self.history: list[VersionRecord] = []

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
@@ -142,15 +141,14 @@ def test_a_full_disclosure_buffer_drops_counts_and_says_so_in_the_audit(tmp_path
         db.close()
 
 
-def test_recording_a_disclosure_is_cheap(tmp_path: Path) -> None:
+def test_many_disclosures_recorded_on_the_request_path_are_all_written(tmp_path: Path) -> None:
+    """How cheap ``disclosed`` is, is measured in bench/audit.py, not asserted here."""
     db = PolicyDb(tmp_path / "audit.db")
     log = AuditLog(db, capacity=200_000)
     try:
-        started = time.perf_counter()
-        for n in range(100_000):
+        for n in range(20_000):
             log.disclosed("peer/acme", "interconnects", n, "abcdef123456", '"0123"')
-        elapsed = time.perf_counter() - started
-        assert elapsed < 1.0, f"{elapsed / 100_000 * 1e6:.2f} µs per record on the request path"
-        assert asyncio.run(log.flush()) == 100_000
+        assert asyncio.run(log.flush()) == 20_000  # one batch, one transaction
+        assert db.count_events("disclosure") == 20_000 and log.dropped == 0
     finally:
         db.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import orjson
+import msgspec
 
 from gateway.api.deps import PRINCIPAL_KEY, error_response, scope_audience
 from gateway.leakguard import Guard, TermClass, Vocabulary
@@ -79,7 +79,7 @@ def _app(body: bytes) -> Any:
 
 def test_egress_guard_replaces_a_leaking_body_with_503() -> None:
     hits: list[tuple[str, str, tuple[str, ...]]] = []
-    body = orjson.dumps({"error": f"no route to {ROUTER}"})
+    body = msgspec.json.encode({"error": f"no route to {ROUTER}"})
     status, sent = _run(
         EgressGuard(_app(body), lambda a: GUARD, lambda *h: hits.append(h), **EGRESS)
     )
@@ -88,6 +88,6 @@ def test_egress_guard_replaces_a_leaking_body_with_503() -> None:
 
 
 def test_egress_guard_passes_a_clean_body_whole() -> None:
-    body = orjson.dumps({"error": "no such resource"})
+    body = msgspec.json.encode({"error": "no such resource"})
     status, sent = _run(EgressGuard(_app(body), lambda a: GUARD, lambda *h: None, **EGRESS))
     assert (status, sent) == (200, body)

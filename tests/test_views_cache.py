@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import orjson
+import msgspec
 
 from gateway.views import AudienceViews, ViewCache, build_views
 
@@ -31,7 +31,7 @@ def test_envelope_and_strong_etag() -> None:
     services = views.views["services"]
     assert STRONG_ETAG.match(services.etag)
     assert not services.etag.startswith("W/")
-    body = orjson.loads(services.body)
+    body = msgspec.json.decode(services.body)
     assert body == {
         "audience": AUD,
         "view": "services",
@@ -40,7 +40,7 @@ def test_envelope_and_strong_etag() -> None:
         "items": rows()["services"],
     }
     assert (services.revision, services.policy_version, views.checked) == (1, "v1", 1)
-    assert orjson.loads(views.views["incidents"].body)["items"] == []
+    assert msgspec.json.decode(views.views["incidents"].body)["items"] == []
 
 
 def test_etag_differs_between_views_and_audiences() -> None:
@@ -58,7 +58,7 @@ def test_unchanged_content_keeps_body_and_etag() -> None:
     assert new.etag == old.etag
     assert new.revision == 1  # the content last changed at revision 1
     assert after.checked == 7  # but it is known to reflect revision 7
-    assert orjson.loads(new.body)["revision"] == 1
+    assert msgspec.json.decode(new.body)["revision"] == 1
 
 
 def test_changed_content_changes_body_and_etag() -> None:
@@ -67,7 +67,7 @@ def test_changed_content_changes_body_and_etag() -> None:
     old, new = before.views["services"], after.views["services"]
     assert new.etag != old.etag and new.body != old.body
     assert (new.revision, after.checked) == (2, 2)
-    assert orjson.loads(new.body)["items"][0]["status"] == "outage"
+    assert msgspec.json.decode(new.body)["items"][0]["status"] == "outage"
     # the other view, unchanged, keeps its tag
     assert after.views["incidents"].etag == before.views["incidents"].etag
 
@@ -86,7 +86,7 @@ def test_policy_version_change_changes_etag() -> None:
         old, new = before.views[view], after.views[view]
         assert new.etag != old.etag
         assert new.policy_version == "v2" and new.revision == 2
-        assert orjson.loads(new.body)["policy_version"] == "v2"
+        assert msgspec.json.decode(new.body)["policy_version"] == "v2"
     assert after.items[("services", "svc-a")].policy_version == "v2"
 
 
@@ -95,7 +95,7 @@ def test_per_item_entries() -> None:
     assert set(views.items) == {("services", "svc-a"), ("services", "svc-b")}
     entry = views.items[("services", "svc-b")]
     assert STRONG_ETAG.match(entry.etag)
-    assert orjson.loads(entry.body) == {
+    assert msgspec.json.decode(entry.body) == {
         "audience": AUD,
         "view": "services",
         "revision": 1,
@@ -108,7 +108,7 @@ def test_per_item_entries() -> None:
 def test_items_without_id_have_no_entry() -> None:
     views = first({"services": [{"status": "operational"}]})
     assert views.items == {}
-    assert orjson.loads(views.views["services"].body)["items"] == [{"status": "operational"}]
+    assert msgspec.json.decode(views.views["services"].body)["items"] == [{"status": "operational"}]
 
 
 def test_item_entry_updates_and_disappears_with_content() -> None:
@@ -117,7 +117,7 @@ def test_item_entry_updates_and_disappears_with_content() -> None:
     assert set(after.items) == {("services", "svc-a")}
     entry = after.items[("services", "svc-a")]
     assert entry.etag != before.items[("services", "svc-a")].etag
-    assert orjson.loads(entry.body)["item"]["status"] == "outage"
+    assert msgspec.json.decode(entry.body)["item"]["status"] == "outage"
 
 
 def test_unchanged_view_keeps_item_entries() -> None:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import orjson
+import msgspec
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
@@ -39,7 +39,7 @@ def scope_audience(scope: dict[str, Any]) -> str:
 
 def error_response(status: int, code: str, message: str, **extra: Any) -> Response:
     body = {"error": {"code": code, "message": message, **extra}}
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+    return Response(msgspec.json.encode(body), status_code=status, media_type="application/json")
 
 
 @dataclass(frozen=True)

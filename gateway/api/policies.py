@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-import orjson
+import msgspec
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
@@ -81,16 +81,14 @@ def _version(v: VersionRecord, text: bool = False) -> VersionOut:
 async def _draft(lifecycle: PolicyLifecycle, d: DraftRecord) -> DraftOut:
     db = lifecycle.db
     approvals = await asyncio.to_thread(db.approvals, d.id)
-    rows = await asyncio.to_thread(
-        db.read, "SELECT number FROM policy_versions WHERE id=?", (d.base,)
-    )
+    base = await asyncio.to_thread(db.version_number, d.base)
     return DraftOut(
         id=d.id,
         audience=d.audience,
         version=d.digest[:12],
         digest=d.digest,
         authors=list(d.authors),
-        base=rows[0][0] if rows else None,
+        base=base,
         state=d.state,
         origin=d.origin,
         source=d.source,
@@ -113,8 +111,8 @@ async def _text(request: Request) -> str:
         except UnicodeDecodeError:
             raise InvalidInput([Problem("$", "the policy is not UTF-8 text")]) from None
     try:
-        doc = orjson.loads(body)
-    except orjson.JSONDecodeError:
+        doc = msgspec.json.decode(body)
+    except msgspec.DecodeError:
         raise InvalidInput([Problem("$", BODY)]) from None
     if not isinstance(doc, dict) or set(doc) != {"text"} or not isinstance(doc["text"], str):
         raise InvalidInput([Problem("$", BODY)])
@@ -290,7 +288,7 @@ async def diff(
     draft = await lifecycle.draft(draft_id)
     verdict = await lifecycle.assess(draft, audience)
     body = {"draft": draft.id, "digest": draft.digest, **verdict.to_json()}
-    return Response(orjson.dumps(body), media_type="application/json")
+    return Response(msgspec.json.encode(body), media_type="application/json")
 
 
 @router.post(

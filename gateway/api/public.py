@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
+import msgspec
 from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import Response
 
@@ -82,7 +82,7 @@ async def index(request: Request, principal: CurrentPrincipal) -> Response:
             for name, v in sorted(views.items())
         ],
     }
-    return Response(orjson.dumps(body), media_type="application/json")
+    return Response(msgspec.json.encode(body), media_type="application/json")
 
 
 @router.get("/interconnects", response_model=InterconnectsView, responses=_NOT_FOUND,

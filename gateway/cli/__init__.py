@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 
 from gateway.cli import pki, policy, serve
-from gateway.errors import ConfigError, PolicyError
+from gateway.errors import DemarcError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,7 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.started = started
     try:
         code: int = args.func(args)
-    except (ConfigError, PolicyError, FileNotFoundError, ValueError) as exc:
+    except DemarcError as exc:  # every error of the tree says what and where in its message
         print(f"demarc: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

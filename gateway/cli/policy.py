@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
+import msgspec
 
 from gateway.disclosure import (
     CompiledPolicy,
@@ -161,7 +161,7 @@ def policy_diff(args: argparse.Namespace) -> int:
     if note:
         body["note"] = note
     body |= {"widening": any(d["widening"] for d in diffs), "changed": diffs}
-    sys.stdout.buffer.write(orjson.dumps(body, option=orjson.OPT_INDENT_2) + b"\n")
+    sys.stdout.buffer.write(msgspec.json.format(msgspec.json.encode(body), indent=2) + b"\n")
     return 3 if args.fail_on_widening and body["widening"] else 0
 
 

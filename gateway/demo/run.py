@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-import orjson
+import msgspec
 import yaml
 
 from gateway.app import Gateway
@@ -62,7 +62,7 @@ async def feed(base_url: str, pki: Path, data: DemoData) -> int:
     revision = 0
     async with httpx.AsyncClient(base_url=base_url, verify=ctx, timeout=60) as client:
         for route, method, attr in FEEDS:
-            body = orjson.dumps(getattr(data, attr))
+            body = msgspec.json.encode(getattr(data, attr))
             response = await client.request(
                 method, route, content=body, headers={"content-type": "application/json"}
             )
@@ -116,7 +116,7 @@ def run_demo(
         services = gateway.cache.get(customer).views.get("services")
         first_service = ""
         if services is not None:
-            items = orjson.loads(services.body)["items"]
+            items = msgspec.json.decode(services.body)["items"]
             first_service = items[0]["id"] if items else ""
         echo(f"\nDemarc demo is serving (data revision {revision}, ready in {elapsed:.1f} s).")
         echo(f"State: {directory}/ (SQLite {settings.database_path.name}, PKI in pki/)\n")

@@ -14,6 +14,7 @@ import numpy.typing as npt
 from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
 from scipy.sparse.csgraph import dijkstra, minimum_spanning_tree  # type: ignore[import-untyped]
 
+from gateway.disclosure.linkstate import LinkState, available_bps
 from gateway.model import LinkKind, OperStatus, Topology
 
 IntArray = npt.NDArray[np.int64]
@@ -21,15 +22,6 @@ FloatArray = npt.NDArray[np.float64]
 
 DEFAULT_DELAY_US = 1.0
 """Delay assumed for a link that reports none: the link stays usable, each such hop costs 1 µs."""
-
-
-@dataclass(frozen=True)
-class LinkState:
-    """Live state of one internal link that overrides or refines its topology attributes."""
-
-    down: bool = False  # e.g. a critical alarm on the link: treated as oper-status down
-    utilisation_pct: float | None = None
-    delay_us: float | None = None  # measured delay, preferred over the configured one
 
 
 class Border(NamedTuple):
@@ -66,15 +58,6 @@ class Graph:
     @property
     def size(self) -> int:
         return len(self.node_ids)
-
-
-def available_bps(capacity_bps: float | None, state: LinkState | None) -> float | None:
-    """capacity x (1 - utilisation/100) when utilisation is known, else the capacity."""
-    if capacity_bps is None or state is None or state.utilisation_pct is None:
-        return capacity_bps
-    if not math.isfinite(state.utilisation_pct):  # a broken sample says nothing
-        return capacity_bps
-    return capacity_bps * (1.0 - min(max(state.utilisation_pct, 0.0), 100.0) / 100.0)
 
 
 def build_graph(

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import orjson
+import msgspec
 
 from gateway.disclosure.engine import CompiledPolicy, PolicySet, render
 from gateway.disclosure.policy import Policy
@@ -183,7 +183,7 @@ def _key(item: Item) -> str:
     if "id" in item:
         return str(item["id"])
     # an item without an id (the policy does not publish it) is known by its content
-    return "#" + orjson.dumps(item, option=orjson.OPT_SORT_KEYS).hex()[:16]
+    return "#" + msgspec.json.encode(item, order="sorted").hex()[:16]
 
 
 Objects = dict[str, tuple[str, Item]]  # key → (where its fields are named from, the object)

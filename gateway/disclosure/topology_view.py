@@ -5,18 +5,18 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
+import struct
 import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import msgspec
-import numpy as np
 
-import gateway.disclosure.abstraction as ab
+from gateway.disclosure.linkstate import LinkState, available_bps
 from gateway.disclosure.pseudonym import Pseudonymizer
 from gateway.disclosure.scope import interconnect_status
 from gateway.model import Link, LinkKind, OperStatus, ResourceRef, Severity, Snapshot, Topology
@@ -27,6 +27,11 @@ _NW, _NT, _TE = "ietf-network:", "ietf-network-topology:", "ietf-te-topology:"
 _OCTET = r"(25[0-5]|2[0-4]\d|1?\d?\d)"
 _DOTTED_QUAD = re.compile(rf"{_OCTET}(\.{_OCTET}){{3}}")
 Json = dict[str, Any]
+
+if TYPE_CHECKING:
+    # numpy and scipy load only when an abstract topology is computed (imported where it is),
+    # not for every command that imports the engine, such as demarc policy check
+    import gateway.disclosure.abstraction as ab
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,7 @@ class _Topo(NamedTuple):
 
 
 _TOPOLOGIES: OrderedDict[int, tuple[Topology, _Topo]] = OrderedDict()
-_STATES: weakref.WeakKeyDictionary[Snapshot, tuple[dict[str, ab.LinkState], bytes]]
+_STATES: weakref.WeakKeyDictionary[Snapshot, tuple[dict[str, LinkState], bytes]]
 _STATES = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 
@@ -66,7 +71,7 @@ def _topo(topology: Topology) -> _Topo:
     return info
 
 
-def _states(snapshot: Snapshot) -> tuple[dict[str, ab.LinkState], bytes]:
+def _states(snapshot: Snapshot) -> tuple[dict[str, LinkState], bytes]:
     if (hit := _STATES.get(snapshot)) is not None:
         return hit
     internal = _topo(snapshot.topology).internal_links
@@ -82,14 +87,14 @@ def _states(snapshot: Snapshot) -> tuple[dict[str, ab.LinkState], bytes]:
     critical = (a for a in snapshot.alarms.values() if a.active and a.severity is Severity.CRITICAL)
     down = {a.resource.link for a in critical if a.resource and a.resource.link in internal}
     ids = sorted(util.keys() | delay.keys() | down)
-    states = {i: ab.LinkState(i in down, util.get(i), delay.get(i)) for i in ids}
+    states = {i: LinkState(i in down, util.get(i), delay.get(i)) for i in ids}
     rows = [(i, s.down, s.utilisation_pct, s.delay_us) for i, s in states.items()]
     result = states, hashlib.blake2b(msgspec.msgpack.encode(rows), digest_size=16).digest()
     _STATES[snapshot] = result
     return result
 
 
-def link_states(snapshot: Snapshot) -> dict[str, ab.LinkState]:
+def link_states(snapshot: Snapshot) -> dict[str, LinkState]:
     """Live state of internal links: utilisation, measured delay, down under a critical alarm."""
     return _states(snapshot)[0]
 
@@ -126,6 +131,8 @@ class GraphCache:
         with self._lock:  # held while building: two renderers never build the same graph
             hit = self._entries.get(key)
             if hit is None:
+                import gateway.disclosure.abstraction as ab  # loads numpy and scipy: see top
+
                 hit = self._entries[key] = ab.build_graph(snapshot.topology, states)
                 while len(self._entries) > self._size:
                     self._entries.popitem(last=False)
@@ -234,6 +241,8 @@ def topology_view(snapshot: Snapshot, peer: str, mode: str, pseudonym: Pseudonym
     if mode in ("abstract", "single-node") and bps:
         graph = (graph_cache or DEFAULT_GRAPH_CACHE).graph(snapshot)
         by_id = {b.id: b for b in bps}
+        import gateway.disclosure.abstraction as ab  # loads numpy and scipy: see top
+
         pairs = ab.abstract_pairs(graph, [ab.Border(b.id, b.node, b.link.capacity_bps)
                                           for b in bps], want_srlgs="srlgs" in metrics)  # fmt: skip
         for p in pairs:
@@ -289,7 +298,7 @@ def _native_links(
         state = states.get(link.link_id)
         down = link.oper_status is OperStatus.DOWN or (state is not None and state.down)
         delay = state.delay_us if state and state.delay_us is not None else link.delay_us
-        bandwidth = ab.available_bps(link.capacity_bps, state)
+        bandwidth = available_bps(link.capacity_bps, state)
         out.append({"id": pseudonym("ln", link.link_id), "kind": "native",
                     "source": ends[0], "destination": ends[1],
                     "status": "down" if down else link.oper_status.value,
@@ -300,7 +309,9 @@ def _native_links(
 def _te_bandwidth(mbps: float) -> str:
     """RFC 8776 te-bandwidth for packet switching: bytes/s as an IEEE float32 hex string."""
     per_s = mbps * 125_000
-    text = float(np.float32(per_s if per_s >= 1 else 0.0)).hex()  # the pattern has no p-N
+    # rounded to float32 as the YANG type says; the pattern has no p-N, so below 1 is 0
+    (single,) = struct.unpack("<f", struct.pack("<f", per_s if per_s >= 1 else 0.0))
+    text = float(single).hex()
     mantissa, exponent = text.split("p")
     return f"{mantissa.rstrip('0').rstrip('.')}p{exponent}"
 

@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from gateway.errors import PkiError
+
 ROLES = frozenset({"source", "staff", "peer", "customer"})
 
 _SEGMENT = re.compile(r"[A-Za-z0-9._-]+")
@@ -25,18 +27,28 @@ _CLOCK_SKEW = timedelta(minutes=5)
 _HASH = hashes.SHA256()
 
 
+def load_certificate(path: Path) -> x509.Certificate:
+    """A PEM certificate from ``path``; a PkiError naming the file if it cannot be one."""
+    try:
+        return x509.load_pem_x509_certificate(path.read_bytes())
+    except OSError as exc:
+        raise PkiError(f"cannot read the certificate {path}: {exc.strerror}") from None
+    except ValueError:
+        raise PkiError(f"{path} is not a PEM certificate") from None
+
+
 def spiffe_id(trust_domain: str, role: str, name: str) -> str:
     """Return ``spiffe://<trust_domain>/<role>/<name>`` after checking each part."""
     if role not in ROLES:
-        raise ValueError(f"role must be one of {', '.join(sorted(ROLES))}, not {role!r}")
+        raise PkiError(f"role must be one of {', '.join(sorted(ROLES))}, not {role!r}")
     for label, value in (("trust_domain", trust_domain), ("name", name)):
         if not _SEGMENT.fullmatch(value):
-            raise ValueError(
+            raise PkiError(
                 f"{label} must be non-empty and contain only A-Z a-z 0-9 . _ -, not {value!r}"
             )
         # The SPIFFE spec forbids these as path segments; they would also read as directories.
         if value in (".", ".."):
-            raise ValueError(f"{label} must not be {value!r}")
+            raise PkiError(f"{label} must not be {value!r}")
     return f"spiffe://{trust_domain}/{role}/{name}"
 
 
@@ -85,13 +97,13 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
 
 def _validity(valid_days: int, not_before: datetime | None) -> tuple[datetime, datetime]:
     if valid_days <= 0:
-        raise ValueError(f"valid_days must be positive, not {valid_days}")
+        raise PkiError(f"valid_days must be positive, not {valid_days}")
     if not_before is None:
         now = datetime.now(UTC)
         return now - _CLOCK_SKEW, now + timedelta(days=valid_days)
     if not_before.tzinfo is None:
         # cryptography would silently read a naive datetime as UTC, which is rarely what was meant.
-        raise ValueError("not_before must be timezone-aware")
+        raise PkiError("not_before must be timezone-aware")
     return not_before, not_before + timedelta(days=valid_days)
 
 
@@ -183,20 +195,25 @@ class CertificateAuthority:
 
     @classmethod
     def load(cls, cert_path: Path, key_path: Path) -> CertificateAuthority:
-        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
-        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+        cert = load_certificate(cert_path)
+        try:
+            key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+        except OSError as exc:
+            raise PkiError(f"cannot read the CA key {key_path}: {exc.strerror}") from None
+        except (ValueError, TypeError):
+            raise PkiError(f"{key_path} is not an unencrypted PEM private key") from None
         if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(
             key.curve, ec.SECP256R1
         ):
-            raise ValueError(f"{key_path} is not an ECDSA P-256 private key")
+            raise PkiError(f"{key_path} is not an ECDSA P-256 private key")
         if key.public_key() != cert.public_key():
-            raise ValueError(f"{key_path} does not belong to the certificate in {cert_path}")
+            raise PkiError(f"{key_path} does not belong to the certificate in {cert_path}")
         try:
             is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
         except x509.ExtensionNotFound:
             is_ca = False
         if not is_ca:
-            raise ValueError(f"{cert_path} is not a CA certificate")
+            raise PkiError(f"{cert_path} is not a CA certificate")
         return cls(cert, key)
 
     @property
@@ -237,7 +254,7 @@ class CertificateAuthority:
         sans: list[x509.GeneralName] = [x509.DNSName(h) for h in hostnames]
         sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
         if not sans:
-            raise ValueError("a server certificate needs at least one hostname or IP address")
+            raise PkiError("a server certificate needs at least one hostname or IP address")
         return self._issue(
             common_name=hostnames[0] if hostnames else ips[0],
             usage=ExtendedKeyUsageOID.SERVER_AUTH,
@@ -352,7 +369,7 @@ def issue_principal(
     ca_cert, ca_key = directory / f"{issuer}.crt", directory / f"{issuer}.key"
     if not (ca_cert.exists() and ca_key.exists()):
         hint = "run `demarc pki init` first" if issuer == "ca" else "run `demarc pki intermediate`"
-        raise FileNotFoundError(f"no CA in {directory} ({ca_cert.name} and {ca_key.name}): {hint}")
+        raise PkiError(f"no CA in {directory} ({ca_cert.name} and {ca_key.name}): {hint}")
     ca = CertificateAuthority.load(ca_cert, ca_key)
     issued = ca.issue_client(trust_domain, role, name)
     if issuer != "ca":
@@ -365,6 +382,14 @@ def load_ssl_client_context(ca_file: Path, cert_file: Path, key_file: Path) -> s
     # PROTOCOL_TLS_CLIENT already turns on hostname checking and CERT_REQUIRED.
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_verify_locations(cafile=ca_file)
-    context.load_cert_chain(certfile=cert_file, keyfile=key_file)
+    try:
+        context.load_verify_locations(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise PkiError(f"cannot load the CA bundle {ca_file}: {exc}") from None
+    try:
+        context.load_cert_chain(certfile=cert_file, keyfile=key_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise PkiError(
+            f"cannot load the client certificate {cert_file} ({key_file}): {exc}"
+        ) from None
     return context

@@ -6,9 +6,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from cryptography import x509
-
-from gateway.pki.authority import CertificateAuthority, IssuedCert
+from gateway.errors import PkiError
+from gateway.pki.authority import CertificateAuthority, IssuedCert, load_certificate
 
 REVOKED_FILE = "revoked.json"
 CRL_FILE = "crl.pem"
@@ -48,14 +47,14 @@ def write_crls(directory: Path, next_update: timedelta = timedelta(days=7)) -> P
 
 def revoke(directory: Path, cert_file: Path) -> int:
     """Record ``cert_file`` as revoked by its issuer and rewrite the CRLs; returns its serial."""
-    cert = x509.load_pem_x509_certificate(cert_file.read_bytes())
+    cert = load_certificate(cert_file)
     issuer = next(
         (stem for stem, ca in _authorities(directory).items()
          if ca.certificate.subject == cert.issuer),
         None,
     )  # fmt: skip
     if issuer is None:
-        raise ValueError(f"{cert_file} was not issued by a CA in {directory}")
+        raise PkiError(f"{cert_file} was not issued by a CA in {directory}")
     entries = _revoked(directory)
     if not any(e["serial"] == cert.serial_number and e["issuer"] == issuer for e in entries):
         entries.append(

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import yaml
 
 from gateway.disclosure import LoadedPolicy
-from gateway.errors import DemarcError, Forbidden
+from gateway.errors import ApprovalRequired, Forbidden
 from gateway.policy.store import Approval, DraftRecord
 
 NOT_STAFF = "only staff may change policies"
@@ -42,23 +42,6 @@ AUDIENCE_FIXED = (
     "a draft's audience cannot change (draft {id} is for {aud}): "
     "write a new draft for another audience"
 )
-
-
-class Conflict(DemarcError):
-    status_code = 409
-    code = "conflict"
-
-
-class StaleDraft(Conflict):
-    code = "stale_draft"
-
-
-class ApprovalRequired(Conflict):
-    code = "approval_required"
-
-
-class SelfApproval(Forbidden):
-    code = "self_approval"
 
 
 def require_staff(principal: str) -> None:

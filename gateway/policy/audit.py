@@ -18,18 +18,6 @@ log = logging.getLogger("demarc.audit")
 MAX_LIMIT = 1000
 DISCLOSURE = "disclosure"
 DROPPED = "disclosures_dropped"
-_COLUMNS = (
-    "id",
-    "at",
-    "kind",
-    "principal",
-    "audience",
-    "view",
-    "revision",
-    "policy_version",
-    "digest",
-    "detail",
-)
 
 _Pending = tuple[float, str, str, int, str, str]
 
@@ -136,30 +124,18 @@ class AuditLog:
 
 
 def query_events(db: PolicyDb, q: AuditQuery) -> tuple[list[dict[str, Any]], str | None]:
-    clauses: list[str] = []
-    params: list[object] = []
-    for column, value in (("principal", q.principal), ("kind", q.kind), ("audience", q.audience)):
-        if value is not None:
-            clauses.append(f"{column} = ?")
-            params.append(value)
-    if q.since is not None:
-        clauses.append("at >= ?")
-        params.append(_iso(q.since))
-    if q.until is not None:
-        clauses.append("at < ?")
-        params.append(_iso(q.until))
-    if q.cursor is not None:
-        clauses.append("id < ?")
-        params.append(q.cursor)
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     limit = max(1, min(q.limit, MAX_LIMIT))
-    rows = db.read(
-        f"SELECT {', '.join(_COLUMNS)} FROM audit_events {where} ORDER BY id DESC LIMIT ?",
-        (*params, limit + 1),
+    equal = {"principal": q.principal, "kind": q.kind, "audience": q.audience}
+    rows = db.events(
+        {k: v for k, v in equal.items() if v is not None},
+        since=_iso(q.since) if q.since is not None else None,
+        until=_iso(q.until) if q.until is not None else None,
+        before_id=q.cursor,
+        limit=limit + 1,  # one more tells whether there is a next page
     )
     events = []
     for row in rows[:limit]:
-        event = {k: v for k, v in zip(_COLUMNS, row, strict=True) if v is not None}
+        event = {k: v for k, v in row.items() if v is not None}
         if "detail" in event:
             event["detail"] = json.loads(event["detail"])
         events.append(event)

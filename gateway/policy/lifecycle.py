@@ -9,7 +9,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from gateway.disclosure import LoadedPolicy, PolicySet, compile_policy, parse_policy
-from gateway.errors import DemarcError, InvalidInput, NotFound, PolicyError, Problem
+from gateway.errors import (
+    ApprovalRequired,
+    Conflict,
+    DemarcError,
+    InvalidInput,
+    NotFound,
+    PolicyError,
+    Problem,
+    SelfApproval,
+    StaleDraft,
+)
 from gateway.model import Snapshot
 from gateway.policy.approval import (
     AUDIENCE_FIXED,
@@ -19,10 +29,6 @@ from gateway.policy.approval import (
     SELF_APPROVAL,
     STALE,
     UNREGISTERED,
-    ApprovalRequired,
-    Conflict,
-    SelfApproval,
-    StaleDraft,
     approver_for,
     digest_matches,
     require_staff,
@@ -300,8 +306,8 @@ class PolicyLifecycle:
             )
 
     def _number(self, version_id: int | None) -> str:
-        found = self.db.read("SELECT number FROM policy_versions WHERE id=?", (version_id,))
-        return f"version {found[0][0]}" if found else "no policy"
+        number = self.db.version_number(version_id)
+        return f"version {number}" if number is not None else "no policy"
 
     async def _rejected(
         self, principal: str, draft: DraftRecord, action: str, exc: Exception

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import orjson
+import msgspec
 
 from gateway.disclosure import CompiledPolicy
 from gateway.disclosure.diff import render_for
@@ -62,7 +62,7 @@ def render_preview(
 
 def preview_json(preview: Preview, **meta: object) -> bytes:
     """One JSON document; each view's bytes are spliced in unchanged, as the audience gets them."""
-    head = orjson.dumps(
+    head = msgspec.json.encode(
         {
             **meta,
             "audience": preview.audience,
@@ -72,6 +72,7 @@ def preview_json(preview: Preview, **meta: object) -> bytes:
         }
     )
     parts = [
-        orjson.dumps(name) + b":" + view.body for name, view in sorted(preview.views.views.items())
+        msgspec.json.encode(name) + b":" + view.body
+        for name, view in sorted(preview.views.views.items())
     ]
     return head[:-1] + b',"views":{' + b",".join(parts) + b"}}"

@@ -53,6 +53,7 @@ TRIGGERS = "".join(
 )
 
 
+_AUDIT_COLS = "id, at, kind, principal, audience, view, revision, policy_version, digest, detail"
 _INSERT_EVENT = (
     "INSERT INTO audit_events (at, kind, principal, audience, view, revision, policy_version, "
     "digest, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -90,7 +91,7 @@ class PolicyDb:
         self._db.executescript(SCHEMA + TRIGGERS)
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Cursor]:
+    def _transaction(self) -> Iterator[sqlite3.Cursor]:
         with self._lock:
             cur = self._db.cursor()
             cur.execute("BEGIN IMMEDIATE")
@@ -101,7 +102,7 @@ class PolicyDb:
                 cur.execute("ROLLBACK")
                 raise
 
-    def read(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
+    def _read(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
         with self._lock:
             return self._db.execute(sql, params).fetchall()
 
@@ -112,17 +113,17 @@ class PolicyDb:
     # -- versions ----------------------------------------------------------------------------
 
     def has_versions(self) -> bool:
-        return bool(self.read("SELECT 1 FROM policy_versions LIMIT 1"))
+        return bool(self._read("SELECT 1 FROM policy_versions LIMIT 1"))
 
     def active_versions(self) -> dict[str, VersionRecord]:
-        rows = self.read(
+        rows = self._read(
             f"SELECT {_VERSION_COLS} FROM policy_versions v WHERE number = "
             "(SELECT MAX(number) FROM policy_versions w WHERE w.audience = v.audience)"
         )
         return {r[1]: _version(r) for r in rows}
 
     def active(self, audience: str) -> VersionRecord | None:
-        rows = self.read(
+        rows = self._read(
             f"SELECT {_VERSION_COLS} FROM policy_versions WHERE audience=? "
             "ORDER BY number DESC LIMIT 1",
             (audience,),
@@ -131,11 +132,18 @@ class PolicyDb:
 
     def history(self, audience: str | None = None) -> list[VersionRecord]:
         where, params = ("WHERE audience=?", (audience,)) if audience else ("", ())
-        rows = self.read(f"SELECT {_VERSION_COLS} FROM policy_versions {where} ORDER BY id", params)
+        rows = self._read(
+            f"SELECT {_VERSION_COLS} FROM policy_versions {where} ORDER BY id", params
+        )
         return [_version(r) for r in rows]
 
+    def version_number(self, version_id: int | None) -> int | None:
+        """The number of the version with this row id (a draft's base), or None."""
+        rows = self._read("SELECT number FROM policy_versions WHERE id=?", (version_id,))
+        return int(rows[0][0]) if rows else None
+
     def version(self, audience: str, number: int) -> VersionRecord | None:
-        rows = self.read(
+        rows = self._read(
             f"SELECT {_VERSION_COLS} FROM policy_versions WHERE audience=? AND number=?",
             (audience, number),
         )
@@ -145,7 +153,7 @@ class PolicyDb:
         self, versions: Sequence[NewVersion], events: Sequence[Event], close_drafts: Sequence[int]
     ) -> list[VersionRecord]:
         """New active versions, their audit events and the drafts they came from: all or none."""
-        with self.transaction() as cur:
+        with self._transaction() as cur:
             ids = []
             for v in versions:
                 (top,) = cur.execute(
@@ -188,7 +196,7 @@ class PolicyDb:
     # -- drafts and approvals ----------------------------------------------------------------
 
     def draft(self, draft_id: int) -> DraftRecord | None:
-        rows = self.read(f"SELECT {_DRAFT_COLS} FROM policy_drafts WHERE id=?", (draft_id,))
+        rows = self._read(f"SELECT {_DRAFT_COLS} FROM policy_drafts WHERE id=?", (draft_id,))
         return _draft(rows[0]) if rows else None
 
     def drafts(self, audience: str | None = None, state: str = "open") -> list[DraftRecord]:
@@ -196,14 +204,14 @@ class PolicyDb:
         params: tuple[object, ...] = (state,)
         if audience is not None:
             sql, params = sql + " AND audience=?", (*params, audience)
-        return [_draft(r) for r in self.read(sql + " ORDER BY id", params)]
+        return [_draft(r) for r in self._read(sql + " ORDER BY id", params)]
 
     def save_draft(
         self, draft: DraftRecord | None, values: Mapping[str, Any], event: Event
     ) -> DraftRecord:
         """Create a draft (``draft`` None) or update it, with its audit event, in one commit."""
         now = now_iso()
-        with self.transaction() as cur:
+        with self._transaction() as cur:
             authors = json.dumps(list(values["authors"]))
             if draft is None:
                 cur.execute(
@@ -239,7 +247,7 @@ class PolicyDb:
         return saved
 
     def approve(self, draft: DraftRecord, approver: str, event: Event) -> None:
-        with self.transaction() as cur:
+        with self._transaction() as cur:
             cur.execute(
                 "INSERT OR IGNORE INTO policy_approvals VALUES (?, ?, ?, ?, ?)",
                 (draft.id, draft.digest, draft.base or 0, approver, now_iso()),
@@ -247,7 +255,7 @@ class PolicyDb:
             cur.execute(_INSERT_EVENT, event.row())
 
     def approvals(self, draft_id: int) -> list[Approval]:
-        rows = self.read(
+        rows = self._read(
             "SELECT draft_id, digest, base, approver, at FROM policy_approvals "
             "WHERE draft_id=? ORDER BY at",
             (draft_id,),
@@ -257,11 +265,11 @@ class PolicyDb:
     # -- files and audit ---------------------------------------------------------------------
 
     def file_digest(self, path: str) -> str | None:
-        rows = self.read("SELECT digest FROM policy_files WHERE path=?", (path,))
+        rows = self._read("SELECT digest FROM policy_files WHERE path=?", (path,))
         return str(rows[0][0]) if rows else None
 
     def set_file_digest(self, path: str, digest: str) -> None:
-        with self.transaction() as cur:
+        with self._transaction() as cur:
             cur.execute(
                 "INSERT INTO policy_files VALUES (?, ?) "
                 "ON CONFLICT(path) DO UPDATE SET digest=excluded.digest",
@@ -270,11 +278,51 @@ class PolicyDb:
 
     def append_events(self, events: Sequence[Event]) -> None:
         if events:
-            with self.transaction() as cur:
+            with self._transaction() as cur:
                 cur.executemany(_INSERT_EVENT, [e.row() for e in events])
 
     def append_rows(self, rows: Sequence[tuple[object, ...]]) -> None:
         """Audit rows already in column order (the disclosure recorder's batches)."""
         if rows:
-            with self.transaction() as cur:
+            with self._transaction() as cur:
                 cur.executemany(_INSERT_EVENT, rows)
+
+    def events(
+        self,
+        equal: Mapping[str, str],
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        before_id: int | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """Audit events newest first, as column → value: those whose columns in ``equal``
+        (principal, kind, audience) match, at or after ``since``, before ``until`` (ISO times)
+        and with an id below ``before_id`` (a page cursor)."""
+        clauses: list[str] = []
+        params: list[object] = []
+        for column, value in equal.items():
+            if column not in ("principal", "kind", "audience"):
+                raise KeyError(f"audit events are not filtered by {column!r}")
+            clauses.append(f"{column} = ?")
+            params.append(value)
+        bounds: tuple[tuple[str, object], ...] = (
+            ("at >= ?", since),
+            ("at < ?", until),
+            ("id < ?", before_id),
+        )
+        for clause, bound in bounds:
+            if bound is not None:
+                clauses.append(clause)
+                params.append(bound)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._read(
+            f"SELECT {_AUDIT_COLS} FROM audit_events {where} ORDER BY id DESC LIMIT ?",
+            (*params, limit),
+        )
+        columns = _AUDIT_COLS.split(", ")
+        return [dict(zip(columns, row, strict=True)) for row in rows]
+
+    def count_events(self, kind: str) -> int:
+        (count,) = self._read("SELECT count(*) FROM audit_events WHERE kind = ?", (kind,))[0]
+        return int(count)

@@ -9,14 +9,14 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
+import msgspec
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gateway.disclosure import PolicySet, compile_policy, load_policy_dir
 from gateway.disclosure.diff import objects
 from gateway.disclosure.policy import VIEWS
-from gateway.errors import DemarcError, InvalidInput, Problem, json_path
+from gateway.errors import DemarcError, InvalidInput, PolicyTestError, Problem, json_path
 from gateway.ingest import (
     parse_alarms,
     parse_alertmanager,
@@ -99,14 +99,23 @@ def snapshot_from(documents: Mapping[str, Any]) -> Snapshot:
 def load_data_dir(directory: Path) -> Snapshot:
     """``<format>.json`` files, as ``gateway.demo.network.write_demo`` writes them."""
     documents = {
-        name: json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
+        name: _read_json(directory / f"{name}.json")
         for name in PARSERS
         if (directory / f"{name}.json").exists()
     }
     if not documents:
         names = ", ".join(f"{n}.json" for n in PARSERS)
-        raise FileNotFoundError(f"{directory}: no data documents (expected some of {names})")
+        raise PolicyTestError(f"{directory}: no data documents (expected some of {names})")
     return snapshot_from(documents)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise PolicyTestError(f"cannot read {path}: {exc.strerror}") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError: both say where
+        raise PolicyTestError(f"{path}: not JSON: {exc}") from None
 
 
 def _plain(value: Any) -> Any:
@@ -143,7 +152,7 @@ _ENVELOPE = frozenset({"audience", "view", "revision", "policy_version"})
 def _items(body: bytes) -> list[Any]:
     """What partial items are matched against: a list view's items; a document view (a
     topology) itself and every object in it."""
-    envelope = orjson.loads(body)
+    envelope = msgspec.json.decode(body)
     if isinstance(envelope.get("items"), list):
         items: list[Any] = envelope["items"]
         return items
@@ -194,22 +203,26 @@ def _problems(path: Path, exc: ValidationError) -> list[str]:
 def load_cases(path: Path) -> CaseFile:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise PolicyTestError(f"cannot read {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise ValueError(f"{where}: YAML syntax error: {getattr(exc, 'problem', exc)}") from None
+        raise PolicyTestError(
+            f"{where}: YAML syntax error: {getattr(exc, 'problem', exc)}"
+        ) from None
     try:
         cases = CaseFile.model_validate(_plain(raw))
     except ValidationError as exc:
-        raise ValueError("\n".join(_problems(path, exc))) from None
+        raise PolicyTestError("\n".join(_problems(path, exc))) from None
     for case in cases.cases:
         if case.now.utcoffset() is None:
-            raise ValueError(f"{path}: case {case.name!r}: now needs a time zone, e.g. ...Z")
+            raise PolicyTestError(f"{path}: case {case.name!r}: now needs a time zone, e.g. ...Z")
         for audience, expect in case.expect.items():
             bad = sorted(set(expect.must_not_see) - VIEW_NAMES - {"anywhere"})
             bad += sorted(set(expect.must_see) - VIEW_NAMES)
             if bad:
-                raise ValueError(
+                raise PolicyTestError(
                     f"{path}: case {case.name!r}: {audience}: unknown view "
                     f"{', '.join(bad)}; expected one of "
                     f"{', '.join(sorted(VIEW_NAMES))} (or 'anywhere')"
@@ -250,9 +263,12 @@ def _documents(
         if name in datasets:
             base = datasets[name]
         elif path.exists():
-            base = _plain(yaml.safe_load(path.read_text(encoding="utf-8")))
+            try:
+                base = _plain(yaml.safe_load(path.read_text(encoding="utf-8")))
+            except (OSError, yaml.YAMLError) as exc:
+                raise PolicyTestError(f"dataset {name!r} at {path} is unreadable: {exc}") from None
         else:
-            raise ValueError(f"no dataset {name!r} in this file's datasets nor at {path}")
+            raise PolicyTestError(f"no dataset {name!r} in this file's datasets nor at {path}")
 
     def listed(value: Any) -> list[Any]:
         return value if isinstance(value, list) else [] if value is None else [value]
@@ -269,13 +285,13 @@ def run_tests(policy_dir: Path, tests_dir: Path | None = None) -> list[CaseResul
     for path in sorted(tests_dir.glob("*.yaml")) + sorted(tests_dir.glob("*.yml")):
         try:
             cases = load_cases(path)
-        except ValueError as exc:
+        except PolicyTestError as exc:
             results.append(CaseResult(str(path), "(file)", [str(exc)]))
             continue
         for case in cases.cases:
             try:
                 data = _documents(case.data, cases.datasets, tests_dir / "data")
-            except (ValueError, OSError, yaml.YAMLError) as exc:
+            except PolicyTestError as exc:
                 results.append(CaseResult(str(path), case.name, [f"data: {exc}"]))
                 continue
             results.append(run_case(policies, case, data, str(path)))

@@ -19,15 +19,12 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from gateway.errors import ClientRefused
 from gateway.security.tls import TlsState, classify
 
 TLS_EXTENSION = "tls"
 CERT_DER = "client_cert_der"  # beside the ASGI spec's PEM chain, so nothing re-encodes it
 HANDSHAKE_TIMEOUT_S = 10.0
-
-
-class ClientRefused(ssl.SSLError):
-    """A verified certificate refused by Demarc's own checks (an OSError: logged quietly)."""
 
 
 class GuardedTLSProtocol(sslproto.SSLProtocol):

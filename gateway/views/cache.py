@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import orjson
+import msgspec
 
 from gateway.leakguard.automaton import Guard
 from gateway.leakguard.screen import Screen, Withheld
@@ -39,6 +39,8 @@ class AudienceViews:
 
 
 NETWORKS = "ietf-network:networks"
+# msgspec: the one JSON library of the hot paths (bench/json_libs.py says why)
+_encode = msgspec.json.Encoder().encode
 
 
 def _etag(body: bytes) -> str:
@@ -48,7 +50,7 @@ def _etag(body: bytes) -> str:
 def _envelope(
     audience: str, view: str, revision: int, policy: str, key: str, payload: bytes
 ) -> bytes:
-    head = orjson.dumps(
+    head = _encode(
         {"audience": audience, "view": view, "revision": revision, "policy_version": policy}
     )
     # splice the already-serialised payload in rather than serialising the items twice
@@ -95,7 +97,7 @@ def build_views(
     for view in keep:
         carry_view(previous, view, views, contents, items, item_contents)
     for view, rows in rendered.items():
-        payload = orjson.dumps(rows)
+        payload = _encode(rows)
         old = previous.views.get(view)
         same_policy = old is not None and old.policy_version == policy_version
         if same_policy and previous.contents.get(view) == payload:
@@ -119,7 +121,7 @@ def build_views(
             if "id" not in row:
                 continue
             key = (view, str(row["id"]))
-            one = orjson.dumps(row)
+            one = _encode(row)
             item_contents[key] = one
             if same_policy and previous.item_contents.get(key) == one:
                 items[key] = previous.items[key]  # this item did not change: same bytes, same ETag

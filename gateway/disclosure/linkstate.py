@@ -1,0 +1,24 @@
+"""Live link state and available bandwidth: what every topology mode needs, without numpy."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LinkState:
+    """Live state of one internal link that overrides or refines its topology attributes."""
+
+    down: bool = False  # e.g. a critical alarm on the link: treated as oper-status down
+    utilisation_pct: float | None = None
+    delay_us: float | None = None  # measured delay, preferred over the configured one
+
+
+def available_bps(capacity_bps: float | None, state: LinkState | None) -> float | None:
+    """capacity x (1 - utilisation/100) when utilisation is known, else the capacity."""
+    if capacity_bps is None or state is None or state.utilisation_pct is None:
+        return capacity_bps
+    if not math.isfinite(state.utilisation_pct):  # a broken sample says nothing
+        return capacity_bps
+    return capacity_bps * (1.0 - min(max(state.utilisation_pct, 0.0), 100.0) / 100.0)
