@@ -27,17 +27,29 @@ class Allowance:
     that contributes it is free text the audience keeps (the tokens of kept text are no
     vocabulary of its own, as a per-audience build never tokenised that text)."""
 
-    __slots__ = ("_occurs", "_shown", "disclosed", "kept")
+    __slots__ = ("_memo", "_occurs", "_shown", "_verdicts", "disclosed", "kept")
 
     def __init__(self, disclosed: DisclosedTerms, vocabulary: SharedVocabulary) -> None:
         self.disclosed = disclosed
         self._shown = "\n".join(v for group in astuple(disclosed) for v in group).encode()
         self._occurs: dict[tuple[str, TermClass], bool] = {}
+        # term → (the classes it was held under, whether it occurs in what is shown)
+        self._memo: dict[str, tuple[tuple[TermClass, ...], bool]] = {}
         kept: dict[str, list[str]] = {}
         for text in disclosed.texts:
             for term, _ in vocabulary.text_pairs(text):
                 kept.setdefault(term, []).append(text)
         self.kept = {term: tuple(texts) for term, texts in kept.items()}
+        self._verdicts: tuple[tuple[int, int], dict[str, bool]] = ((0, -1), {})
+
+    def verdicts(self, vocabulary: SharedVocabulary) -> dict[str, bool]:
+        """term → allowed, for the vocabulary at its current revision: a body that names the
+        audience's own circuit a thousand times decides it once."""
+        key = (id(vocabulary), vocabulary.revision)
+        cached = self._verdicts
+        if cached[0] != key:
+            cached = self._verdicts = (key, {})
+        return cached[1]
 
     def allows(self, term: str, vocabulary: SharedVocabulary) -> bool:
         texts = self.kept.get(term)
@@ -47,7 +59,13 @@ class Allowance:
                 return True
         if not self._shown:
             return False
-        return any(self._occurs_as(term, cls) for cls in vocabulary.classes_of(term))
+        classes = vocabulary.classes_of(term)
+        memo = self._memo.get(term)
+        if memo is not None and memo[0] == classes:
+            return memo[1]
+        found = any(self._occurs_as(term, cls) for cls in classes)
+        self._memo[term] = (classes, found)
+        return found
 
     def _occurs_as(self, term: str, cls: TermClass) -> bool:
         pair = (term, cls)
@@ -89,9 +107,14 @@ class AudienceGuard:
         # ASCII-only lower-casing: IPv6 and %2F/%2f, \u00E9/\u00e9 in either case, same offsets
         text = body.lower().decode("latin-1")
         hits = []
+        allowance = self._allowance
+        verdicts = allowance.verdicts(vocabulary)
         for start, pairs in vocabulary.automaton.matches(text):
             for term, cls in pairs:
-                if not self._allowance.allows(term, vocabulary):
+                allowed = verdicts.get(term)
+                if allowed is None:
+                    allowed = verdicts[term] = allowance.allows(term, vocabulary)
+                if not allowed:
                     hits.append(Hit(cls, _digest(term), start))
                     break
         hits.sort(key=lambda hit: hit.offset)

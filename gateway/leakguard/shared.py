@@ -57,6 +57,7 @@ class SharedVocabulary:
         self._objects: dict[ObjectKey, Contribution] = {}
         self._pair_refs: Counter[Pair] = Counter()
         self.term_refs: Counter[str] = Counter()  # contributions per term, all classes
+        self._classes: dict[str, tuple[TermClass, ...]] = {}
         self.text_count: Counter[str] = Counter()  # objects per distinct free text
         self._text_pairs: dict[str, frozenset[Pair]] = {}
         self._extra = extra_terms(extra)
@@ -79,9 +80,9 @@ class SharedVocabulary:
             out.setdefault(term, set()).add(cls)
         return out
 
-    def classes_of(self, term: str) -> list[TermClass]:
-        refs = self._pair_refs
-        return [cls for cls in TermClass if (term, cls) in refs]
+    def classes_of(self, term: str) -> tuple[TermClass, ...]:
+        """The classes ``term`` is held under now (usually one)."""
+        return self._classes.get(term, ())
 
     def text_pairs(self, text: str) -> frozenset[Pair]:
         """The tokens of one free text (cached while some object carries it)."""
@@ -118,6 +119,7 @@ class SharedVocabulary:
         self._objects.clear()
         self._pair_refs.clear()
         self.term_refs.clear()
+        self._classes.clear()
         self.text_count.clear()
         self._text_pairs.clear()
 
@@ -192,13 +194,20 @@ class SharedVocabulary:
             self.term_refs[pair[0]] = term_refs
         else:
             del self.term_refs[pair[0]]
+        term, cls = pair
         if refs:
             self._pair_refs[pair] = refs
             if refs == 1 and step == 1:
                 self.automaton.add(pair)
+                self._classes[term] = (*self._classes.get(term, ()), cls)
         else:
             del self._pair_refs[pair]
             self.automaton.remove(pair)
+            left = tuple(c for c in self._classes[term] if c is not cls)
+            if left:
+                self._classes[term] = left
+            else:
+                del self._classes[term]
 
 
 _scratch: weakref.WeakKeyDictionary[Snapshot, SharedVocabulary] = weakref.WeakKeyDictionary()

@@ -4,7 +4,7 @@ little: a large base rebuilt rarely, a middle tier, and a small tier rebuilt per
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,7 +43,7 @@ class _Index:
     keys: dict[str, int] = field(default_factory=dict)  # spelling → key number
     key_str: list[str] = field(default_factory=list)
     key_len: array[int] = field(default_factory=lambda: array("l"))
-    # a key's first owner: entry << 4 | plain << 3 | bound flags; rarer further owners apart
+    # a key's first owner: entry << 3 | bound flags; the rarer further owners apart
     owner: array[int] = field(default_factory=lambda: array("q"))
     more: dict[int, list[int]] = field(default_factory=dict)
     entry_pair: list[Pair] = field(default_factory=list)
@@ -56,15 +56,15 @@ class _Index:
     tiers: tuple[Any, ...] = ()
 
 
-def _keys_of(term: str, cls: TermClass) -> dict[str, bool]:
-    """Every key of one term, and whether it is a plain spelling (not an encoding of one)."""
-    out: dict[str, bool] = {}
+def _keys_of(term: str, cls: TermClass) -> set[str]:
+    """Every key of one term: its spellings and their encodings, as a body's bytes read."""
+    out: set[str] = set()
     for form, encode in spellings(term, cls).items():
         for variant in encodings(form) if encode else (form,):
             # UTF-8 read as latin-1, lower-cased as bytes are: one char per body byte
             key = variant.encode().lower().decode("latin-1")
             if len(key) >= MIN_LENGTH:
-                out[key] = out.get(key, False) or variant == form
+                out.add(key)
     return out
 
 
@@ -98,10 +98,10 @@ class TieredAutomaton:
         ix.live.append(1)
         term, cls = pair
         v6 = _LEFT | _RIGHT | _V6 if cls is TermClass.ADDRESS and ":" in term else 0
-        for key, plain in _keys_of(term, cls).items():
+        for key in _keys_of(term, cls):
             # an IPv6 key is bounded even at "::": 2001:db8:: is not in 2001:db8::1
             flags = v6 or (_LEFT if key[0] in _WORD else 0) | (_RIGHT if key[-1] in _WORD else 0)
-            owner = entry << 4 | (8 if plain else 0) | flags
+            owner = entry << 3 | flags
             kid = ix.keys.get(key)
             if kid is None:
                 ix.keys[key] = len(ix.key_str)
@@ -143,47 +143,68 @@ class TieredAutomaton:
         ix.built_at = end
 
     def compact(self) -> None:
-        """One base of the live entries only; the dead are forgotten."""
-        old = self._index
-        fresh = TieredAutomaton()
+        """One base of the live entries only; the dead and keys only they had are dropped.
+        Keys are carried over, not spelled again: spelling is most of the cost of a build."""
+        old, ix = self._index, _Index()
+        if not old.dead:  # nothing to drop: one automaton over the keys as they are
+            end = len(old.key_str)
+            old.tiers = (_automaton(old.key_str, 0, end), None, None)
+            old.mid_at = old.small_at = old.built_at = end
+            self.rebuilt_keys += end
+            return
+        renumbered: dict[int, int] = {}
         for entry, pair in enumerate(old.entry_pair):
             if old.live[entry]:
-                fresh.add(pair)
-        ix = fresh._index
+                renumbered[entry] = len(ix.entry_pair)
+                ix.entry_of[pair] = len(ix.entry_pair)
+                ix.entry_pair.append(pair)
+        ix.live = bytearray(b"\x01") * len(ix.entry_pair)
+        for kid, key in enumerate(old.key_str):
+            owners = [
+                renumbered[owner >> 3] << 3 | owner & 7
+                for owner in (old.owner[kid], *old.more.get(kid, ()))
+                if owner >> 3 in renumbered
+            ]
+            if owners:
+                if len(owners) > 1:
+                    ix.more[len(ix.key_str)] = owners[1:]
+                ix.keys[key] = len(ix.key_str)
+                ix.key_str.append(key)
+                ix.key_len.append(len(key))
+                ix.owner.append(owners[0])
         end = len(ix.key_str)
         ix.tiers = (_automaton(ix.key_str, 0, end), None, None)
         ix.mid_at = ix.small_at = ix.built_at = end
         self.rebuilt_keys += end
         self._index = ix
 
-    def live_pairs(self) -> Iterator[Pair]:
-        ix = self._index
-        return (pair for entry, pair in enumerate(ix.entry_pair) if ix.live[entry])
-
-    def matches(self, text: str, *, plain: bool = False) -> Iterator[tuple[int, list[Pair]]]:
+    def matches(self, text: str) -> Iterator[tuple[int, list[Pair]]]:
         """(start, live pairs whose key matches there bounded as a word) for every match in the
-        lower-cased latin-1 ``text``; ``plain``: spellings only, no encodings."""
+        lower-cased latin-1 ``text``."""
         ix = self._index
         if not text:
             return
         last = len(text) - 1
+        key_len, first, more, live, pairs = ix.key_len, ix.owner, ix.more, ix.live, ix.entry_pair
         for automaton in ix.tiers:
             if automaton is None:
                 continue
             for end, kid in automaton.iter(text):
-                start = end - ix.key_len[kid] + 1
-                owners: Iterable[int] = (ix.owner[kid], *ix.more.get(kid, ()))
+                start = end - key_len[kid] + 1
+                extra = more.get(kid)
+                owners = (first[kid],) if extra is None else (first[kid], *extra)
                 found: list[Pair] = []
                 for owner in owners:
-                    if not ix.live[owner >> 4] or (plain and not owner & 8):
+                    if not live[owner >> 3]:
                         continue
                     flags = owner & 7
-                    word = _WORD_V6 if flags & _V6 else _WORD
-                    if flags & _RIGHT and end < last and text[end + 1] in word:
-                        continue
-                    left = start > 0 and text[start - 1] in word
-                    if flags & _LEFT and left and not _escape_before(text, start):
-                        continue
-                    found.append(ix.entry_pair[owner >> 4])
+                    if flags:
+                        word = _WORD_V6 if flags & _V6 else _WORD
+                        if flags & _RIGHT and end < last and text[end + 1] in word:
+                            continue
+                        left = start > 0 and text[start - 1] in word
+                        if flags & _LEFT and left and not _escape_before(text, start):
+                            continue
+                    found.append(pairs[owner >> 3])
                 if found:
                     yield start, found
