@@ -153,6 +153,7 @@ class Gateway:
         await self.store.open()
         await self.lifecycle.open(self.settings.policies_dir)
         self.audit.start()
+        self.store.on_commit(self.screen.follow)  # before the refresher renders the batch
         self.store.on_commit(self.refresher.poke)
         await self.refresher.refresh()  # serve views from the first request on
         self._tasks.append(asyncio.create_task(self.refresher.run(), name="demarc-refresher"))

@@ -82,3 +82,24 @@ def test_non_view_bodies_are_scanned_too(served: RunningGateway, public: Any) ->
     assert client.get("/v1/nope").status_code == 404
     guard = served.gateway.screen.guard("peer/acme")
     assert guard is not None and len(guard) > 100
+
+
+def test_the_live_guard_follows_commits_without_rebuilding(
+    served: RunningGateway, public: Any, internal: Any
+) -> None:
+    """An ingested alarm reaches the shared vocabulary through the store's commit listener:
+    its terms are there when the views are next screened, and nothing was rebuilt."""
+    public("peer/acme").get("/v1/alarms")
+    vocabulary = served.gateway.screen.vocabulary
+    before = vocabulary.rebuilds
+    alarm = {"id": "alm-follow-7q3x", "severity": "minor", "raised_at": "2031-01-01T00:00:00Z",
+             "resource": {"node": "node-follow-4t8w"},
+             "text": "flap seen on edge-follow-9k2.example.net"}  # fmt: skip
+    response = internal(SOURCE).post("/v1/ingest/alarms", json={"alarms": [alarm]})
+    assert response.status_code == 200, response.text
+    rev = response.json()
+    served.call(served.gateway.refresher.wait_for(rev["revision"]))
+    assert vocabulary.revision >= rev["revision"]
+    terms = vocabulary.terms()
+    assert "alm-follow-7q3x" in terms and "edge-follow-9k2.example.net" in terms
+    assert vocabulary.rebuilds == before

@@ -60,8 +60,10 @@ def disclosed_for(policy: ActivePolicy, snapshot: Snapshot, audience: str) -> Di
         service_names = frozenset(
             s.name for s in services if sv is not None and "name" in sv.fields and s.name
         )
-    alarms = [a for a in snapshot.alarms.values() if a.resource in scope]
-    windows = [w for w in snapshot.maintenance.values() if not scope.isdisjoint(w.resources)]
+    # through the per-resource indexes: proportional to the audience's scope, not the network
+    by_resource, by_window = snapshot.alarms_by_resource, snapshot.maintenance_by_resource
+    alarms = [a for ref in scope for a in by_resource.get(ref, ())]
+    windows = list({w.maintenance_id: w for ref in scope for w in by_window.get(ref, ())}.values())
     mw_rule = getattr(rules, "maintenance", None)
     texts = _kept(alarm_rule, (a.text for a in alarms)) | _kept(
         mw_rule, (w.description for w in windows)

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from gateway.leakguard.automaton import Guard
+from gateway.leakguard.allow import Scanner
 
 log = logging.getLogger("demarc.leakguard")
 
@@ -21,7 +21,7 @@ class EgressGuard:
     def __init__(
         self,
         app: Any,
-        guard: Callable[[str], Guard | None],
+        guard: Callable[[str], Scanner | None],
         on_hit: Callable[[str, str, tuple[str, ...]], None],
         *,
         audience: Callable[[dict[str, Any]], str],

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from gateway.leakguard.automaton import Guard
+from gateway.leakguard.allow import Allowance, AudienceGuard, Scanner
 from gateway.leakguard.disclosed import ActivePolicy, disclosed_for
-from gateway.leakguard.terms import Hit
-from gateway.leakguard.vocabulary import build_vocabulary, vocabulary_revision
+from gateway.leakguard.shared import CommittedChange, SharedVocabulary, vocabulary_of
+from gateway.leakguard.terms import DisclosedTerms, Hit, TermClass
 from gateway.model import Snapshot
 
 log = logging.getLogger("demarc.leakguard")
@@ -31,31 +31,53 @@ LeakCallback = Callable[[Withheld], None]
 
 
 class Screen:
-    """Guards per audience, built once per (data that adds terms, policy version)."""
+    """The guard of every audience: one shared vocabulary and automaton of internal terms, and
+    per audience an allowance of what its policy shows (kept while the policy and what it
+    shows are the same)."""
 
-    def __init__(self, on_leak: LeakCallback | None = None, *, enabled: bool = True) -> None:
+    def __init__(
+        self,
+        on_leak: LeakCallback | None = None,
+        *,
+        enabled: bool = True,
+        extra: Iterable[tuple[TermClass, str]] = (),
+    ) -> None:
+        """``extra``: terms the model does not hold (the Alertmanager external URL, ...)."""
         self.enabled = enabled
         self._on_leak = on_leak
-        self._guards: dict[str, tuple[object, Guard]] = {}
+        self.vocabulary = SharedVocabulary(extra)
+        # audience → ((policy version, what it shows), allowance); written by the render thread
+        self._allowances: dict[str, tuple[tuple[str, DisclosedTerms], Allowance]] = {}
         self.counts: Counter[str] = Counter()  # "<view>:<term class>" → bodies withheld
 
-    def guard(self, audience: str) -> Guard | None:
-        """The audience's current guard, for bodies that are not views (errors, documents)."""
-        hit = self._guards.get(audience)
-        return hit[1] if hit is not None else None
+    def follow(self, batch: Sequence[CommittedChange]) -> None:
+        """A store commit listener: the shared vocabulary follows the committed changes."""
+        if self.enabled:
+            self.vocabulary.follow(batch)
 
-    def guard_for(self, audience: str, policy: ActivePolicy, snapshot: Snapshot) -> Guard:
-        # what is disclosed follows from the policy and the same data the vocabulary reads
-        key = (vocabulary_revision(snapshot), policy.version)
-        hit = self._guards.get(audience)
+    def guard(self, audience: str) -> AudienceGuard | None:
+        """The audience's guard over the current terms, for bodies that are not views (errors,
+        documents); None until its views were first screened."""
+        hit = self._allowances.get(audience)
+        return AudienceGuard(self.vocabulary, hit[1]) if hit is not None else None
+
+    def guard_for(self, audience: str, policy: ActivePolicy, snapshot: Snapshot) -> AudienceGuard:
+        """The audience's guard over exactly the terms of ``snapshot``."""
+        vocabulary = self.vocabulary
+        if not vocabulary.at(snapshot):
+            vocabulary = vocabulary_of(snapshot)  # older than the live terms: from scratch
+        # what is shown follows from the policy and the data in the audience's own scope
+        key = (policy.version, disclosed_for(policy, snapshot, audience))
+        hit = self._allowances.get(audience)
         if hit is not None and hit[0] == key:
-            return hit[1]
-        disclosed = disclosed_for(policy, snapshot, audience)
-        guard = Guard(build_vocabulary(snapshot, disclosed=disclosed))
-        self._guards[audience] = (key, guard)
-        return guard
+            allowance = hit[1]
+        else:
+            allowance = Allowance(key[1], vocabulary)
+            if vocabulary is self.vocabulary:
+                self._allowances[audience] = (key, allowance)
+        return AudienceGuard(vocabulary, allowance, vocabulary.revision)
 
-    def check(self, audience: str, guard: Guard, bodies: Mapping[str, bytes]) -> list[Withheld]:
+    def check(self, audience: str, guard: Scanner, bodies: Mapping[str, bytes]) -> list[Withheld]:
         """The views among ``bodies`` (new ones: a carried-over body was scanned when it was new)
         whose bytes name a term the audience must not see; each counted, logged and reported."""
         withheld = [
@@ -74,6 +96,14 @@ class Screen:
             if self._on_leak is not None:
                 self._on_leak(item)
         return withheld
+
+
+def snapshot_guard(audience: str, policy: ActivePolicy, snapshot: Snapshot) -> AudienceGuard:
+    """A guard for ``snapshot`` without a gateway's live terms (previews, activations): the
+    terms are built once per snapshot and shared by every audience scanned against it."""
+    vocabulary = vocabulary_of(snapshot)
+    allowance = Allowance(disclosed_for(policy, snapshot, audience), vocabulary)
+    return AudienceGuard(vocabulary, allowance, vocabulary.revision)
 
 
 def _report(audience: str, view: str, hits: list[Hit]) -> Withheld:

@@ -9,8 +9,7 @@ import msgspec
 
 from gateway.disclosure import CompiledPolicy
 from gateway.disclosure.diff import render_for
-from gateway.leakguard import Guard, build_vocabulary
-from gateway.leakguard.disclosed import disclosed_for
+from gateway.leakguard.screen import snapshot_guard
 from gateway.model import Snapshot
 from gateway.views import AudienceViews, build_views
 
@@ -34,10 +33,11 @@ def leak_guard_scan(
 
     Called on every preview and on the trial render of every activation: one line per hit,
     naming the view and the class of term and a digest, never the matched value; any hit makes
-    an activation refuse and marks a preview as withheld.
+    an activation refuse and marks a preview as withheld. The terms come from one build per
+    snapshot that every audience scanned against it shares: an activation's trial renders
+    build it once, not once per audience.
     """
-    disclosed = disclosed_for(policy, snapshot, audience)
-    guard = Guard(build_vocabulary(snapshot, disclosed=disclosed))
+    guard = snapshot_guard(audience, policy, snapshot)
     return tuple(
         f"{view}: {hit.term_class.value} {hit.digest}"
         for view, body in sorted(views.views.items())

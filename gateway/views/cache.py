@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 
-from gateway.leakguard.automaton import Guard
+from gateway.leakguard.allow import Scanner
 from gateway.leakguard.screen import Screen, Withheld
 
 
@@ -165,7 +165,7 @@ _EMPTY = AudienceViews()
 
 
 def screen_views(
-    screen: Screen, audience: str, guard: Guard, new: AudienceViews, previous: AudienceViews
+    screen: Screen, audience: str, guard: Scanner, new: AudienceViews, previous: AudienceViews
 ) -> tuple[AudienceViews, list[Withheld]]:
     """``new`` with every view whose new body leaks put back to its previous version (or
     withdrawn, when it had none: served as 503)."""
