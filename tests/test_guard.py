@@ -25,6 +25,7 @@ from gateway.leakguard import (
     build_vocabulary,
     vocabulary_revision,
 )
+from gateway.leakguard.contributions import alarm_terms
 from gateway.model import (
     AddMetricSamples,
     Alarm,
@@ -434,3 +435,15 @@ def test_planted_terms_are_always_found(
     found = {hit.digest for hit in guard.scan(body)}
     for term in [*names, *(str(a) for a in addresses)]:
         assert _digest(term) in found, term
+
+
+def test_the_bare_alertmanager_fingerprint_of_an_occurrence_is_a_term() -> None:
+    occurrence = Alarm(
+        alarm_id="am-6e1f4a1c2b3d4e5f-20261127T210411Z",
+        resource=None,
+        severity=Severity.CRITICAL,
+        raised_at=NOW,
+        source="alertmanager",
+    )
+    terms = {term for term, _ in alarm_terms(occurrence).pairs}
+    assert {"6e1f4a1c2b3d4e5f", "6e1f4a1c2b3d4e5f-20261127T210411Z"} <= terms

@@ -83,8 +83,9 @@ def service_terms(service: Service) -> Contribution:
 def alarm_terms(alarm: Alarm) -> Contribution:
     out: Terms = {}
     _add(out, TermClass.ALARM_ID, alarm.alarm_id)
-    if alarm.source == "alertmanager":
+    if alarm.source == "alertmanager":  # am-<fingerprint>-<start>: the fingerprint alone too
         _add(out, TermClass.ALARM_ID, alarm.alarm_id.removeprefix("am-"))
+        _add(out, TermClass.ALARM_ID, alarm.alarm_id.removeprefix("am-").partition("-")[0])
     _ref(out, alarm.resource)
     for key, value in alarm.labels:
         _label(out, key, value)
