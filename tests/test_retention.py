@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -264,3 +265,74 @@ def _pages(backend: SqliteBackend) -> int:
     with backend._lock:  # the test looks at the file the backend holds
         (pages,) = backend._db.execute("PRAGMA page_count").fetchone()
         return int(pages)
+
+
+def _aged_copies(snapshot: Snapshot, now: datetime) -> list[Alarm]:
+    """Cleared copies of every demo alarm, around each policy's history boundary and beyond."""
+    ages = [timedelta(hours=h) for h in (1, 4, 24, 72, 168, 200, 24 * 30)]
+    ages += [a + d for a in ages for d in (timedelta(seconds=-1), timedelta(seconds=1))]
+    out = []
+    for alarm in snapshot.alarms.values():
+        for n, age in enumerate(ages):
+            ended = now - age
+            out.append(
+                Alarm(
+                    f"{alarm.alarm_id}-aged{n}",
+                    alarm.resource,
+                    Severity.CLEARED,
+                    ended - timedelta(minutes=10),
+                    probable_cause=alarm.probable_cause,
+                    cleared_at=ended,
+                )
+            )
+    return out
+
+
+def test_retention_never_removes_what_a_policy_can_still_publish(tmp_path: Path) -> None:
+    from gateway.demo.network import build_demo
+    from gateway.disclosure import (
+        Pseudonymizer,
+        audience_key,
+        compile_policy,
+        load_policy_dir,
+        render,
+    )
+    from gateway.policy.testing import snapshot_from
+    from gateway.store.retention import alarm_horizon
+
+    now = datetime(2026, 11, 28, 12, tzinfo=UTC)
+    demo = build_demo(now)
+    base = snapshot_from(demo.documents())
+    policies = {p.audience: p for p in map(compile_policy, load_policy_dir(Path("policies")))}
+    audiences = [(f"peer/{p}", policies.get(f"peer/{p}")) for p in demo.peers]
+    audiences += [(f"customer/{c}", policies.get(f"customer/{c}") or policies["customer/*"])
+                  for c in demo.customers]  # fmt: skip
+    served = [(a, p) for a, p in audiences if p is not None]
+
+    def views(snap: Snapshot) -> dict[str, object]:
+        return {
+            a: render(p, snap, a, Pseudonymizer(audience_key(b"k" * 32, a)), now) for a, p in served
+        }
+
+    aged = base.apply(UpsertAlarms(tuple(_aged_copies(base, now))), base.revision + 1)
+    horizon = alarm_horizon(h for p in policies.values() for h in p.history_hours)
+    assert horizon == timedelta(hours=168)  # the longest history in policies/
+
+    async def body(store: Store, backend: SqliteBackend) -> Snapshot:
+        await store.commit(UpsertAlarms(tuple(aged.alarms.values())), "src")
+        retention = ModelRetention(
+            store, backend, horizon=lambda: horizon, log_days=7, clock=lambda: now
+        )
+        assert (await retention.run_once()).alarms > 0
+        return store.snapshot
+
+    after = with_store(tmp_path / "db.sqlite", body)
+    pruned = aged.alarms.keys() - after.alarms.keys()
+    # what went: cleared more than 168 h ago, and nothing else
+    assert pruned and all(not aged.alarms[a].active for a in pruned)
+    assert all(aged.alarms[a].cleared_at < now - horizon for a in pruned)  # type: ignore[operator]
+    published_before = views(aged)
+    # the same data with the alarms the store kept (only alarms went through the store)
+    assert published_before == views(replace(aged, alarms=after.alarms))
+    # and the views did show aged alarms up to their policy's history (the test is not empty)
+    assert views(base) != published_before

@@ -111,7 +111,10 @@ class AuditRotation:
 
     def run_once(self, now: datetime) -> Rotated:
         moved = 0
-        while batch := self._old_disclosures(_iso(now - self._raw_age)):
+        # whole hours only: each hour is summarised once, and a pass every few minutes adds
+        # at most one rotation record per hour
+        cutoff = (now - self._raw_age).replace(minute=0, second=0, microsecond=0)
+        while batch := self._old_disclosures(_iso(cutoff)):
             self._rotate(batch, now)
             moved += len(batch)
         return Rotated(disclosures=moved, hours=self._expire_hours(now))

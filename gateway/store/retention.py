@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,6 +20,12 @@ class Pruned:
 
     alarms: int
     log_entries: int
+
+
+def alarm_horizon(histories: Iterable[int], min_hours: int = 0) -> timedelta:
+    """How long a cleared alarm stays: the longest history any policy publishes (its
+    ``history_hours``), or ``min_hours`` if that is longer."""
+    return timedelta(hours=max(max(histories, default=0), min_hours))
 
 
 class ModelRetention:
