@@ -160,3 +160,43 @@ def test_only_rotated_disclosures_can_be_deleted_even_by_hand(tmp_path: Path) ->
         assert raw.execute("SELECT COUNT(*) FROM audit_events").fetchone() == (2,)
     finally:
         raw.close()
+
+
+def test_demarc_audit_export_writes_json_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gateway.cli import main
+
+    config = tmp_path / "demarc.yaml"
+    config.write_text(f"data_dir: {tmp_path / 'data'}\n")
+    db = PolicyDb(tmp_path / "data" / "demarc.db")
+    now = [T0.timestamp()]
+    log = AuditLog(db, clock=lambda: now[0])
+    try:
+        asyncio.run(log.record(Event("activate", "staff/alice", at="2026-03-01T09:00:00.000000Z")))
+        for n in range(3):
+            record(log, now, T0 + timedelta(days=n), "peer/acme", "alarms", n)
+        asyncio.run(log.flush())
+        AuditRotation(db, tmp_path / "archive", disclosure_days=1, summary_days=9).run_once(
+            T0 + timedelta(days=1, hours=1)
+        )
+    finally:
+        db.close()
+    out = tmp_path / "export.jsonl"
+    assert main(["audit", "export", "--config", str(config), "--out", str(out)]) == 0
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [(e["kind"], e.get("revision")) for e in lines] == [
+        ("activate", None),
+        ("disclosure", 1),
+        ("disclosure", 2),
+    ]
+    assert main(["audit", "export", "--config", str(config), "--since", "2026-03-02T12:00"]) == 0
+    (only,) = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert only["revision"] == 2
+    assert main(["audit", "export", "--config", str(config), "--summaries"]) == 0
+    (hour,) = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert hour["hour"] == "2026-03-01T10" and hour["count"] == 1
+    missing = tmp_path / "nowhere.yaml"
+    missing.write_text(f"data_dir: {tmp_path / 'empty'}\n")
+    assert main(["audit", "export", "--config", str(missing)]) == 2
+    assert "no database at" in capsys.readouterr().err

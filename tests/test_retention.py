@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
+from gateway.demo.network import build_demo
+from gateway.disclosure import Pseudonymizer, audience_key, compile_policy, load_policy_dir, render
 from gateway.model import (
     AddMetricSamples,
     Alarm,
@@ -20,8 +22,11 @@ from gateway.model import (
     Snapshot,
     UpsertAlarms,
 )
+from gateway.policy.testing import snapshot_from
+from gateway.settings import Retention
 from gateway.store import SqliteBackend, Store
-from gateway.store.retention import PRINCIPAL, ModelRetention
+from gateway.store.retention import PRINCIPAL, ModelRetention, alarm_horizon
+from tests.policyharness import LocalGateway, local_settings
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 LINK = ResourceRef(link="l1")
@@ -289,17 +294,6 @@ def _aged_copies(snapshot: Snapshot, now: datetime) -> list[Alarm]:
 
 
 def test_retention_never_removes_what_a_policy_can_still_publish(tmp_path: Path) -> None:
-    from gateway.demo.network import build_demo
-    from gateway.disclosure import (
-        Pseudonymizer,
-        audience_key,
-        compile_policy,
-        load_policy_dir,
-        render,
-    )
-    from gateway.policy.testing import snapshot_from
-    from gateway.store.retention import alarm_horizon
-
     now = datetime(2026, 11, 28, 12, tzinfo=UTC)
     demo = build_demo(now)
     base = snapshot_from(demo.documents())
@@ -336,3 +330,26 @@ def test_retention_never_removes_what_a_policy_can_still_publish(tmp_path: Path)
     assert published_before == views(replace(aged, alarms=after.alarms))
     # and the views did show aged alarms up to their policy's history (the test is not empty)
     assert views(base) != published_before
+
+
+def test_the_gateway_keeps_cleared_alarms_for_the_longest_active_history(tmp_path: Path) -> None:
+    base = local_settings(tmp_path)
+    for floor, kept in ((0, {"young", "active"}), (200, {"old", "young", "active"})):
+        retention = Retention(enabled=False, cleared_alarm_min_hours=floor)
+        settings = base.model_copy(update={"retention": retention})
+        local = LocalGateway(settings).start(feed=False)
+        try:
+            gateway = local.gateway
+            assert gateway.alarm_horizon() == timedelta(hours=max(168, floor))  # policies/
+            now = datetime.now(UTC)
+            alarms = (
+                cleared("old", now - timedelta(hours=170)),
+                cleared("young", now - timedelta(hours=100)),
+                raised("active", now - timedelta(days=90)),
+            )
+            local.run(gateway.store.commit(UpsertAlarms(alarms), "source/feeder"))
+            pruned, _ = local.run(gateway.retain())
+            assert pruned.alarms == 3 - len(kept)
+            assert set(gateway.store.snapshot.alarms) == kept
+        finally:
+            local.close()

@@ -1,4 +1,4 @@
-"""The ``demarc`` command line: serve, demo, pki, policy, schemas; one module per group."""
+"""The ``demarc`` command line: serve, demo, pki, policy, audit, schemas; one module per group."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import sys
 import time
 from collections.abc import Sequence
 
-from gateway.cli import pki, policy, serve
+from gateway.cli import audit, pki, policy, serve
 from gateway.errors import ConfigError, PolicyError
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="demarc", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (serve, pki, policy):
+    for group in (serve, pki, policy, audit):
         group.add_commands(sub)
     return parser
 

@@ -7,7 +7,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -174,3 +174,28 @@ def query_events(db: PolicyDb, q: AuditQuery) -> tuple[list[dict[str, Any]], str
         events.append(event)
     more = len(rows) > limit
     return events, (str(events[-1]["id"]) if more else None)
+
+
+def iter_events(
+    db: PolicyDb, since: datetime | None = None, until: datetime | None = None, page: int = 10_000
+) -> Iterator[dict[str, Any]]:
+    """Every event in the database, oldest first, read a page at a time (for export)."""
+    clauses: list[str] = ["id > ?"]
+    params: list[object] = [0]
+    if since is not None:
+        clauses.append("at >= ?")
+        params.append(_iso(since))
+    if until is not None:
+        clauses.append("at < ?")
+        params.append(_iso(until))
+    sql = (
+        f"SELECT {', '.join(_COLUMNS)} FROM audit_events WHERE {' AND '.join(clauses)} "
+        "ORDER BY id LIMIT ?"
+    )
+    while rows := db.read(sql, (*params, page)):
+        for row in rows:
+            event = {k: v for k, v in zip(_COLUMNS, row, strict=True) if v is not None}
+            if "detail" in event:
+                event["detail"] = json.loads(event["detail"])
+            yield event
+        params[0] = rows[-1][0]

@@ -166,14 +166,17 @@ class AuditRotation:
         return len(records)
 
     def summaries(self, principal: str | None = None) -> list[dict[str, Any]]:
-        """The hourly summaries still in the database, oldest first."""
-        where, params = ("WHERE principal=?", (principal,)) if principal else ("", ())
-        rows = self._db.read(
-            f"SELECT {', '.join(_HOURS)} FROM disclosure_hours {where} ORDER BY hour, principal, "
-            "view",
-            params,
-        )
-        out = [dict(zip(_HOURS, row, strict=True)) for row in rows]
-        for record in out:
-            record["renders"] = json.loads(record["renders"])
-        return out
+        return summaries(self._db, principal)
+
+
+def summaries(db: PolicyDb, principal: str | None = None) -> list[dict[str, Any]]:
+    """The hourly disclosure summaries still in the database, oldest first."""
+    where, params = ("WHERE principal=?", (principal,)) if principal else ("", ())
+    rows = db.read(
+        f"SELECT {', '.join(_HOURS)} FROM disclosure_hours {where} ORDER BY hour, principal, view",
+        params,
+    )
+    out = [dict(zip(_HOURS, row, strict=True)) for row in rows]
+    for record in out:
+        record["renders"] = json.loads(record["renders"])
+    return out
