@@ -101,7 +101,7 @@ class AuditRotation:
         *,
         disclosure_days: float,
         summary_days: float,
-        chunk: int = 50_000,
+        chunk: int = 10_000,  # one transaction each: ingest waits at most that long
     ) -> None:
         self._db = db
         self._dir = archive_dir

@@ -46,6 +46,7 @@ class ModelRetention:
         log_days: float,
         clock: Callable[[], datetime],
         chunk: int = 5000,
+        vacuum_pages: int = 10_000,
     ) -> None:
         self._store = store
         self._backend = backend
@@ -53,6 +54,9 @@ class ModelRetention:
         self._log_age = timedelta(days=log_days)
         self._clock = clock
         self._chunk = chunk
+        # returned to the file system per pass: a bounded pause for the writer (40 MB at 4 KiB
+        # pages); what is left is returned by the next passes
+        self._vacuum_pages = vacuum_pages
 
     def expired(self, now: datetime) -> tuple[list[str], datetime]:
         """The alarms a pass at ``now`` would drop, and the moment they ended before."""
@@ -72,5 +76,7 @@ class ModelRetention:
             dropped += sum(1 for a in chunk if a not in after.alarms)
         entries = 0
         if self._backend is not None:
-            entries = await asyncio.to_thread(self._backend.trim_log, now - self._log_age)
+            entries = await asyncio.to_thread(
+                self._backend.trim_log, now - self._log_age, self._vacuum_pages
+            )
         return Pruned(alarms=dropped, log_entries=entries)
