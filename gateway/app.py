@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import secrets
 from collections import deque
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
 
@@ -28,6 +30,7 @@ from gateway.leakguard.screen import Screen, Withheld
 from gateway.policy.audit import AuditLog
 from gateway.policy.lifecycle import PolicyLifecycle
 from gateway.policy.records import Event
+from gateway.policy.rotation import AuditRotation, Rotated
 from gateway.policy.store import PolicyDb
 from gateway.security.identity import (
     INTERNAL_ROLES,
@@ -39,9 +42,12 @@ from gateway.security.proxy import ForwardedCertVerifier, parse_networks
 from gateway.security.tls import Rejections, TlsState
 from gateway.settings import Settings
 from gateway.store import SqliteBackend, Store
+from gateway.store.retention import ModelRetention, Pruned, alarm_horizon
 from gateway.views import Refresher, ViewCache
 
 VERSION = "0.1.0"
+
+log = logging.getLogger("demarc.gateway")
 
 
 def load_secret(path: Path) -> bytes:
@@ -79,7 +85,8 @@ class Gateway:
         )
         self.alert_stats = AlertStats()  # since start, for staff: /v1/admin/status
         secret = load_secret(settings.secret_path)
-        self.store = Store(SqliteBackend(settings.database_path))
+        self.backend = SqliteBackend(settings.database_path)
+        self.store = Store(self.backend)
         self.cache = ViewCache()
         self.leaks: deque[Withheld] = deque(maxlen=1000)  # the latest, for staff and tests
         self.screen = Screen(on_leak=self._withheld, enabled=settings.leak_guard)
@@ -105,6 +112,20 @@ class Gateway:
             audiences=lambda: self.registry.audiences(),
             snapshot=lambda: self.store.snapshot,
             secret=secret,
+        )
+        kept = settings.retention
+        self.model_retention = ModelRetention(
+            self.store,
+            self.backend,
+            horizon=self.alarm_horizon,
+            log_days=kept.commit_log_days,
+            clock=lambda: datetime.now(UTC),
+        )
+        self.audit_rotation = AuditRotation(
+            self.policy_db,
+            settings.audit_archive_path,
+            disclosure_days=kept.audit_disclosure_days,
+            summary_days=kept.audit_summary_days,
         )
         self._tasks: list[asyncio.Task[None]] = []
         self.public_app = create_public_app(self)
@@ -149,6 +170,26 @@ class Gateway:
         self.policies = policies
         self.refresher.poke()
 
+    def alarm_horizon(self) -> timedelta:
+        """How long a cleared alarm stays: the longest history any active policy publishes."""
+        histories = (h for p in self.policies for h in p.history_hours)
+        return alarm_horizon(histories, self.settings.retention.cleared_alarm_min_hours)
+
+    async def retain(self) -> tuple[Pruned, Rotated]:
+        """One retention pass: the model (a committed change), then the audit trail."""
+        pruned = await self.model_retention.run_once()
+        rotated = await asyncio.to_thread(self.audit_rotation.run_once, datetime.now(UTC))
+        return pruned, rotated
+
+    async def _retention_loop(self) -> None:
+        while True:
+            try:
+                pruned, rotated = await self.retain()
+                log.info("retention: %s, %s", pruned, rotated)
+            except Exception:  # each step is atomic: what failed is still there next time
+                log.exception("retention pass failed; nothing it had not finished was removed")
+            await asyncio.sleep(self.settings.retention.interval_s)
+
     async def start(self) -> None:
         await self.store.open()
         await self.lifecycle.open(self.settings.policies_dir)
@@ -157,6 +198,9 @@ class Gateway:
         self.store.on_commit(self.refresher.poke)
         await self.refresher.refresh()  # serve views from the first request on
         self._tasks.append(asyncio.create_task(self.refresher.run(), name="demarc-refresher"))
+        if self.settings.retention.enabled:
+            task = asyncio.create_task(self._retention_loop(), name="demarc-retention")
+            self._tasks.append(task)
 
     async def stop(self) -> None:
         for task in self._tasks:

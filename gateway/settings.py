@@ -72,6 +72,30 @@ class AlertLabels(BaseModel):
         return {k: str(canonical_cause(v)) for k, v in value.items()}
 
 
+class Retention(BaseModel):
+    """What is kept, and for how long (README, "Retention")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(True, description="run retention passes; off keeps everything")
+    interval_s: float = Field(600.0, ge=1, le=86400, description="time between passes")
+    cleared_alarm_min_hours: int = Field(
+        0,
+        ge=0,
+        le=100_000,
+        description="keep cleared alarms at least this long; they are always kept as long "
+        "as the longest history_hours of any active policy",
+    )
+    commit_log_days: float = Field(7.0, gt=0, description="entries of the commit log")
+    audit_disclosure_days: float = Field(
+        7.0, gt=0, description="per-request disclosure records, before hourly summaries"
+    )
+    audit_summary_days: float = Field(400.0, gt=0, description="hourly disclosure summaries")
+    audit_archive_dir: Path | None = Field(
+        None, description="JSON-lines archive of rotated records; default <data_dir>/audit-archive"
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DEMARC_", env_nested_delimiter="__", extra="forbid"
@@ -103,6 +127,7 @@ class Settings(BaseSettings):
     )
     alert_labels: AlertLabels = AlertLabels()
     refresh_debounce_s: float = Field(0.02, ge=0, le=10)
+    retention: Retention = Retention()
     leak_guard: bool = Field(
         True, description="scan every public body for internal terms before it is sent"
     )
@@ -149,6 +174,10 @@ class Settings(BaseSettings):
     @property
     def crl_paths(self) -> list[Path]:
         return self.tls_crls if self.tls_crls is not None else [self.pki_path / "crl.pem"]
+
+    @property
+    def audit_archive_path(self) -> Path:
+        return self.retention.audit_archive_dir or self.data_dir / "audit-archive"
 
     @property
     def secret_path(self) -> Path:

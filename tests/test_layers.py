@@ -129,7 +129,11 @@ def test_the_checker_sees_an_upward_import_and_a_cycle() -> None:
 
 # each database's SQL lives in its store: the policy database's in policy/store.py, the data
 # store's in store/sqlite.py; anywhere else, a statement is a store method waiting to be written
-SQL_HOMES = ("gateway/policy/store.py", "gateway/store/sqlite.py")
+SQL_HOMES = (
+    "gateway/policy/store.py",
+    "gateway/policy/audittables.py",  # the policy database's audit tables, part of PolicyDb
+    "gateway/store/sqlite.py",
+)
 SQL = re.compile(
     r"\b(SELECT\b.*\bFROM|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b"
 )

@@ -1,4 +1,4 @@
-"""The ``demarc`` command line: serve, demo, pki, policy, schemas; one module per group."""
+"""The ``demarc`` command line: serve, demo, pki, policy, audit, schemas; one module per group."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import sys
 import time
 from collections.abc import Sequence
 
-from gateway.cli import pki, policy, serve
+from gateway.cli import audit, pki, policy, serve
 from gateway.errors import DemarcError
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="demarc", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (serve, pki, policy):
+    for group in (serve, pki, policy, audit):
         group.add_commands(sub)
     return parser
 
@@ -35,10 +35,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from gateway.model.records import Alarm, Maintenance, MetricSample, Service
 from gateway.model.topology import Topology
@@ -29,6 +30,17 @@ class UpsertAlarms:
 
 
 @dataclass(frozen=True, slots=True)
+class PruneAlarms:
+    """Retention: drop these alarms if they are still inactive and ended before ``before``.
+
+    The condition is checked again when the change is applied, so an alarm raised again after
+    the prune was planned stays."""
+
+    alarm_ids: tuple[str, ...]
+    before: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class AddMetricSamples:
     samples: tuple[MetricSample, ...]
 
@@ -43,6 +55,7 @@ Change = (
     | UpsertServices
     | DeleteServices
     | UpsertAlarms
+    | PruneAlarms
     | AddMetricSamples
     | UpsertMaintenance
 )

@@ -61,6 +61,11 @@ class Alarm(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     def active(self) -> bool:
         return self.cleared_at is None and self.severity is not Severity.CLEARED
 
+    def ended_before(self, moment: datetime) -> bool:
+        """Inactive, and cleared before ``moment`` (raised before it, when no clear time came:
+        such an alarm is in no view's history)."""
+        return not self.active and (self.cleared_at or self.raised_at) < moment
+
 
 class MetricSample(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     resource: ResourceRef

@@ -11,6 +11,7 @@ from gateway.model.changes import (
     AddMetricSamples,
     Change,
     DeleteServices,
+    PruneAlarms,
     ReplaceTopology,
     UpsertAlarms,
     UpsertMaintenance,
@@ -58,6 +59,12 @@ class Snapshot:
             case UpsertAlarms(alarms=alarms):
                 merged_alarms = {**self.alarms, **{a.alarm_id: a for a in alarms}}
                 return replace(self, revision=revision, alarms=merged_alarms, kind_revisions=kinds)
+            case PruneAlarms(alarm_ids=ids, before=before):
+                pruned = {
+                    a for a in ids if a in self.alarms and self.alarms[a].ended_before(before)
+                }
+                kept_alarms = {k: v for k, v in self.alarms.items() if k not in pruned}
+                return replace(self, revision=revision, alarms=kept_alarms, kind_revisions=kinds)
             case AddMetricSamples(samples=samples):
                 latest = dict(self.metrics)
                 for s in samples:
@@ -115,7 +122,7 @@ def change_kind(change: Change) -> Kind:
             return Kind.TOPOLOGY
         case UpsertServices() | DeleteServices():
             return Kind.SERVICES
-        case UpsertAlarms():
+        case UpsertAlarms() | PruneAlarms():
             return Kind.ALARMS
         case AddMetricSamples():
             return Kind.METRICS

@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -43,8 +44,16 @@ class AuditLog:
     a background task writes the list in one transaction every ``interval_s``. Past
     ``capacity`` pending records, new ones are dropped, counted and reported in the trail."""
 
-    def __init__(self, db: PolicyDb, *, capacity: int = 100_000, interval_s: float = 0.25) -> None:
+    def __init__(
+        self,
+        db: PolicyDb,
+        *,
+        capacity: int = 100_000,
+        interval_s: float = 0.25,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._db = db
+        self._clock = clock  # seconds since the epoch; tests and soaks inject their own
         self._capacity = capacity
         self._interval = interval_s
         self._pending: list[_Pending] = []
@@ -60,7 +69,7 @@ class AuditLog:
             self.dropped += 1
             self._unreported += 1
             return
-        self._pending.append((time.time(), principal, view, revision, policy_version, digest))
+        self._pending.append((self._clock(), principal, view, revision, policy_version, digest))
 
     async def record(self, *events: Event) -> None:
         """Policy events are rare and must not be lost: written and durable before returning."""
@@ -141,3 +150,14 @@ def query_events(db: PolicyDb, q: AuditQuery) -> tuple[list[dict[str, Any]], str
         events.append(event)
     more = len(rows) > limit
     return events, (str(events[-1]["id"]) if more else None)
+
+
+def iter_events(
+    db: PolicyDb, since: datetime | None = None, until: datetime | None = None, page: int = 10_000
+) -> Iterator[dict[str, Any]]:
+    """Every event in the database, oldest first, read a page at a time (for export)."""
+    return db.iter_events(
+        _iso(since) if since is not None else None,
+        _iso(until) if until is not None else None,
+        page,
+    )

@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from gateway.policy.audittables import AuditTables
 from gateway.policy.records import Approval, DraftRecord, Event, NewVersion, VersionRecord, now_iso
 
 __all__ = ["Approval", "DraftRecord", "Event", "NewVersion", "PolicyDb", "VersionRecord", "now_iso"]
@@ -41,15 +42,36 @@ CREATE INDEX IF NOT EXISTS audit_by_principal ON audit_events (principal, id);
 CREATE INDEX IF NOT EXISTS audit_by_kind ON audit_events (kind, id);
 CREATE INDEX IF NOT EXISTS audit_by_audience ON audit_events (audience, id);
 CREATE INDEX IF NOT EXISTS audit_by_time ON audit_events (at);
+CREATE TABLE IF NOT EXISTS audit_rotations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, first_id INTEGER NOT NULL,
+    upto_id INTEGER NOT NULL, rows INTEGER NOT NULL, archive TEXT NOT NULL, sha256 TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_rotations_upto ON audit_rotations (upto_id);
+CREATE TABLE IF NOT EXISTS disclosure_hours (
+    principal TEXT NOT NULL, view TEXT NOT NULL, hour TEXT NOT NULL, count INTEGER NOT NULL,
+    first_at TEXT NOT NULL, last_at TEXT NOT NULL, renders TEXT NOT NULL,
+    PRIMARY KEY (principal, view, hour)
+);
+CREATE INDEX IF NOT EXISTS disclosure_hours_by_hour ON disclosure_hours (hour);
 """
 
 # history and audit are append-only in the database itself, not only by the code's good manners
-_APPEND_ONLY = ("policy_versions", "policy_approvals", "audit_events")
+_APPEND_ONLY = ("policy_versions", "policy_approvals", "audit_events", "audit_rotations")
 TRIGGERS = "".join(
     f"CREATE TRIGGER IF NOT EXISTS {t}_no_{op} BEFORE {op.upper()} ON {t} "
     f"BEGIN SELECT RAISE(ABORT, '{t} is append-only'); END;\n"
     for t in _APPEND_ONLY
     for op in ("update", "delete")
+    if (t, op) != ("audit_events", "delete")
+) + (
+    # the one exception: disclosure records that a recorded rotation summarised and archived
+    # (gateway/policy/rotation.py); policy, leak and drop events can never be deleted
+    "DROP TRIGGER IF EXISTS audit_events_no_delete;\n"
+    "CREATE TRIGGER IF NOT EXISTS audit_events_rotated_only BEFORE DELETE ON audit_events "
+    "WHEN OLD.kind <> 'disclosure' "
+    "OR OLD.id > (SELECT COALESCE(MAX(upto_id), 0) FROM audit_rotations) "
+    "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only; disclosure records leave only "
+    "through a recorded rotation'); END;\n"
 )
 
 
@@ -79,7 +101,7 @@ def _draft(row: Sequence[Any]) -> DraftRecord:
     return DraftRecord(*values)
 
 
-class PolicyDb:
+class PolicyDb(AuditTables):
     """Blocking access on its own connection; callers on the event loop use asyncio.to_thread."""
 
     def __init__(self, path: Path) -> None:
