@@ -1,25 +1,24 @@
-"""Operator scale: a real gateway process, leak guard on, at several network sizes; one table.
+"""Operator scale: a real gateway process, leak guard on, at several network sizes; one table."""
 
-For each size (nodes/services/alarms; always 1,000 customers and 20 peers, each audience with a
-policy and a registered principal) a fresh ``demarc serve`` on loopback mTLS and its own SQLite
-file is fed a generated network (bench/scalenet.py) through the ingest API, then measured:
-
-- ready: seconds from starting the process until every view reflects the whole network;
-- RSS: resident memory once ready (and its peak so far);
-- single / batch: acknowledged alarms per second with 8 concurrent curl clients posting one
-  alarm, then 100 alarms, per request, and the same against a naive FastAPI+SQLite endpoint
-  (WAL, synchronous=FULL, one commit per request) with the same TLS, in the same run;
-- fresh p50/p99: from the acknowledgement of an alarm on a peer's interconnect until that
-  peer's alarms view has a new ETag (polled with If-None-Match);
-- CPU/change: gateway CPU time per single-alarm change, each sent alone and waited for until
-  every view reflects it;
-- DB MB: the SQLite files after a fixed soak (alarm raises and clears, metric samples, view
-  reads), every view caught up;
-- restart: seconds from starting the process again on that database until every view is back.
-
-A phase that does not finish within --timeout seconds (or a gateway past --max-rss-mb) prints
-"not ready after N s" and ends that size; the baseline figures are still printed.
-"""
+# For each size (nodes/services/alarms; always 1,000 customers and 20 peers, each audience with a
+# policy and a registered principal) a fresh ``demarc serve`` on loopback mTLS and its own SQLite
+# file is fed a generated network (bench/scalenet.py) through the ingest API, then measured:
+#
+# - ready: seconds from starting the process until every view reflects the whole network;
+# - RSS: resident memory once ready (and its peak so far);
+# - single / batch: acknowledged alarms per second with 8 concurrent curl clients posting one
+#   alarm, then 100 alarms, per request, and the same against a naive FastAPI+SQLite endpoint
+#   (WAL, synchronous=FULL, one commit per request) with the same TLS, in the same run;
+# - fresh p50/p99: from the acknowledgement of an alarm on a peer's interconnect until that
+#   peer's alarms view has a new ETag (polled with If-None-Match);
+# - CPU/change: gateway CPU time per single-alarm change, each sent alone and waited for until
+#   every view reflects it;
+# - DB MB: the SQLite files after a fixed soak (alarm raises and clears, metric samples, view
+#   reads), every view caught up;
+# - restart: seconds from starting the process again on that database until every view is back.
+#
+# A phase that does not finish within --timeout seconds (or a gateway past --max-rss-mb) prints
+# "not ready after N s" and ends that size; the baseline figures are still printed.
 
 from __future__ import annotations
 

@@ -1,11 +1,10 @@
-"""A deterministic operator network of any size, in the formats sources send (RFC 8345, native).
+"""A deterministic operator network of any size, in the formats sources send (RFC 8345, native)."""
 
-Nodes sit on a ring with chords (about three links each, both directions), spread over sites;
-every peer has interconnects on border nodes (RFC 8795 external-domain), every customer has
-services whose endpoints are access ports on edge nodes, and alarms are spread over nodes,
-ports, links and interconnects, a fifth of them cleared. The same seed gives the same network;
-timestamps are relative to ``now``.
-"""
+# Nodes sit on a ring with chords (about three links each, both directions), spread over sites;
+# every peer has interconnects on border nodes (RFC 8795 external-domain), every customer has
+# services whose endpoints are access ports on edge nodes, and alarms are spread over nodes,
+# ports, links and interconnects, a fifth of them cleared. The same seed gives the same network;
+# timestamps are relative to ``now``.
 
 from __future__ import annotations
 

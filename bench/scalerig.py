@@ -1,9 +1,8 @@
-"""What bench/scale.py runs against: a real gateway process, a naive baseline, curl load, /proc.
+"""What bench/scale.py runs against: a real gateway process, a naive baseline, curl load, /proc."""
 
-Everything is on loopback with mutual TLS: the gateway is ``demarc serve`` on its own SQLite
-file; the baseline is the naive way to take alarms (FastAPI, uvicorn's defaults, one SQLite
-commit per request, WAL, synchronous=FULL) with the same TLS context and client certificate.
-"""
+# Everything is on loopback with mutual TLS: the gateway is ``demarc serve`` on its own SQLite
+# file; the baseline is the naive way to take alarms (FastAPI, uvicorn's defaults, one SQLite
+# commit per request, WAL, synchronous=FULL) with the same TLS context and client certificate.
 
 from __future__ import annotations
 

@@ -1,16 +1,15 @@
-"""Serving cached view bytes: Demarc against a bare FastAPI app with the same TLS, same run.
+"""Serving cached view bytes: Demarc against a bare FastAPI app with the same TLS, same run."""
 
-Both servers run as their own processes on loopback, each with the same server certificate,
-CA, CRLs and TLS context (``gateway.security.tls.server_context``), and both are read by the
-same mTLS client certificate (a peer's). The bare app is what uvicorn gives by default (uvloop,
-httptools) with one FastAPI route returning the very bytes Demarc serves for that view.
-
-Load comes from ``curl --parallel`` (C, keep-alive, CLIENTS connections) so that the client is
-not the bottleneck; each round runs both servers back to back, in alternating order, and
-reports requests per second and the server process's CPU time per request (from /proc, so it
-does not depend on what else the machine is doing). The figures printed are medians of the
-per-round ratios.
-"""
+# Both servers run as their own processes on loopback, each with the same server certificate,
+# CA, CRLs and TLS context (``gateway.security.tls.server_context``), and both are read by the
+# same mTLS client certificate (a peer's). The bare app is what uvicorn gives by default (uvloop,
+# httptools) with one FastAPI route returning the very bytes Demarc serves for that view.
+#
+# Load comes from ``curl --parallel`` (C, keep-alive, CLIENTS connections) so that the client is
+# not the bottleneck; each round runs both servers back to back, in alternating order, and
+# reports requests per second and the server process's CPU time per request (from /proc, so it
+# does not depend on what else the machine is doing). The figures printed are medians of the
+# per-round ratios.
 
 from __future__ import annotations
 

@@ -1,13 +1,4 @@
-"""The view GETs in raw ASGI: rendered bytes out without FastAPI's per-request layers.
-
-A view GET is the public listener's hot path, and FastAPI's routing, dependency resolution and
-response classes cost more server CPU than everything else a view GET does (issue 10). This
-layer sits behind ``IdentityMiddleware`` (so the principal is already established and the
-connection's certificate re-checked against revocations by the TLS protocol) and in front of the
-egress guard: it answers a GET of an existing view itself, with the same headers, ETag/304 and
-audit record as the FastAPI routes in ``public.py``, which stay for everything else (a missing
-or withheld view, other methods, the index, OpenAPI) and document the API.
-"""
+"""The view GETs in raw ASGI: rendered bytes out without FastAPI's per-request layers."""
 
 from __future__ import annotations
 
@@ -66,7 +57,16 @@ def find_view(views: AudienceViews, path: str) -> tuple[str, RenderedView | None
 
 
 class ViewFastPath:
-    """Answers GETs of views that exist from the cache; passes every other request on."""
+    """Answers GETs of views that exist from the cache; passes every other request on.
+
+    A view GET is the public listener's hot path, and FastAPI's routing, dependency resolution
+    and response classes cost more server CPU than everything else it does (issue 10). This
+    layer sits behind ``IdentityMiddleware`` (the principal is established, and the TLS
+    protocol has re-checked the connection's certificate against revocations) and in front of
+    the egress guard. It sends the routes' headers, ETag/304 and audit record; the FastAPI
+    routes in ``public.py`` answer the rest (a missing or withheld view, other methods, the
+    index) and document the API.
+    """
 
     def __init__(
         self, app: Any, cache: Callable[[], ViewCache], audit: Callable[[], AuditLog]

@@ -1,8 +1,4 @@
-"""Public listener routes: peers and customers read their views, served from rendered bytes.
-
-A GET of a view that exists is answered by ``fastpath.ViewFastPath`` before it gets here; these
-routes answer the rest (missing or withheld views, the index) and describe the API in OpenAPI.
-"""
+"""Public listener routes: peers and customers read their views, served from rendered bytes."""
 
 from __future__ import annotations
 
@@ -27,6 +23,8 @@ from gateway.api.public_models import (
 from gateway.leakguard.egress import PRESCANNED
 from gateway.views import AudienceViews, RenderedView
 
+# a GET of a view that exists is answered by fastpath.ViewFastPath before it gets here: these
+# routes answer the rest (missing or withheld views, the index) and describe the API in OpenAPI
 router = APIRouter(prefix="/v1", tags=["views"])
 
 IfNoneMatch = Annotated[str | None, Header(alias="If-None-Match")]
