@@ -172,7 +172,7 @@ def cpu_per_change(gw: GatewayProcess, net: Network, plan: Plan, deadline: float
     for n in range(plan.samples):
         resource = net.resources[(n * 13) % len(net.resources)]
         body = orjson.dumps({"alarms": [new_alarm(f"CPU-{n}", resource, datetime.now(UTC))]})
-        gw.wait_ready(gw.ingest("/v1/ingest/alarms", body), deadline, plan.max_rss_mb)
+        gw.wait_ready(gw.ingest("/v1/ingest/alarms", body), deadline)
     return f"{(cpu_seconds(gw.pid) - before) / plan.samples * 1e3:.0f}"
 
 
@@ -195,7 +195,7 @@ def soak(gw: GatewayProcess, net: Network, plan: Plan, deadline: float) -> str:
             revision = gw.ingest("/v1/ingest/metrics", orjson.dumps({"samples": samples}))
             for path in ("/v1/interconnects", "/v1/alarms") * 5:
                 view.get(path)
-    gw.wait_ready(revision, deadline, plan.max_rss_mb)
+    gw.wait_ready(revision, deadline)
     files = [gw.database, *(gw.database.with_name(gw.database.name + s) for s in ("-wal",))]
     return f"{sum(f.stat().st_size for f in files if f.exists()) / 1e6:.1f}"
 
@@ -207,7 +207,7 @@ def measure(name: str, dims: tuple[int, int, int], plan: Plan, root: Path) -> Ro
     work.mkdir()
     net = generate(nodes, services, alarms, plan.customers, plan.peers, now=datetime.now(UTC))
     pki = prepare(work, net.peers, net.customers, [f"peer/{net.peers[0]}"])
-    gw = GatewayProcess(work, pki)
+    gw = GatewayProcess(work, pki, max_rss_mb=plan.max_rss_mb, phase_timeout=plan.timeout)
     naive = NaiveProcess(work, pki)
     phase, since = "ready", time.monotonic()
 
@@ -221,8 +221,8 @@ def measure(name: str, dims: tuple[int, int, int], plan: Plan, root: Path) -> Ro
         gw.start()
 
         def ready(deadline: float) -> str:
-            gw.wait_ready(0, deadline, plan.max_rss_mb)  # listening
-            gw.wait_ready(load_network(gw, net), deadline, plan.max_rss_mb)
+            gw.wait_ready(0, deadline)  # listening
+            gw.wait_ready(load_network(gw, net), deadline)
             return f"{time.monotonic() - started:.1f}"
 
         timed("ready", ready)
@@ -230,7 +230,7 @@ def measure(name: str, dims: tuple[int, int, int], plan: Plan, root: Path) -> Ro
         phase = "single"
         revision = throughput(gw, naive, pki, work, net, plan, row)
         phase, since = "fresh", time.monotonic()  # first the backlog the load left behind
-        gw.wait_ready(revision, time.monotonic() + plan.timeout, plan.max_rss_mb)
+        gw.wait_ready(revision, time.monotonic() + plan.timeout)
         timed("fresh", lambda d: freshness(gw, pki, net, plan, d))
         timed("cpu", lambda d: cpu_per_change(gw, net, plan, d))
         timed("db", lambda d: soak(gw, net, plan, d))
@@ -242,7 +242,7 @@ def measure(name: str, dims: tuple[int, int, int], plan: Plan, root: Path) -> Ro
         last = int(status["revision"])  # type: ignore[call-overload]
 
         def back(deadline: float) -> str:
-            gw.wait_ready(last, deadline, plan.max_rss_mb)
+            gw.wait_ready(last, deadline)
             return f"{time.monotonic() - restarted:.1f}"
 
         timed("restart", back)

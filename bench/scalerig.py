@@ -12,6 +12,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,8 +94,18 @@ def prepare(directory: Path, peers: list[str], customers: list[str], clients: li
 class GatewayProcess:
     """``demarc serve`` on the bench's data directory; its log is kept beside the database."""
 
-    def __init__(self, directory: Path, pki: Pki, *, leak_guard: bool = True) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        pki: Pki,
+        *,
+        max_rss_mb: float,
+        phase_timeout: float,
+        leak_guard: bool = True,
+    ) -> None:
         self.directory = directory
+        self.max_rss_mb = max_rss_mb
+        self.over_cap = False  # the watchdog killed the gateway for its memory
         self.pki = pki
         self.public, self.internal = free_port(), free_port()
         self.database = directory / "demarc.db"
@@ -108,8 +119,9 @@ class GatewayProcess:
         }))  # fmt: skip
         self.process: subprocess.Popen[bytes] | None = None
         self.staff = httpx.Client(base_url=self.internal_url, verify=pki.context(STAFF), timeout=60)
+        # no single acknowledgement may take longer than a whole phase
         self.source = httpx.Client(
-            base_url=self.internal_url, verify=pki.context(SOURCE), timeout=600
+            base_url=self.internal_url, verify=pki.context(SOURCE), timeout=phase_timeout
         )
 
     @property
@@ -130,6 +142,28 @@ class GatewayProcess:
                    "--config", str(self.config), "--log-level", "warning"]  # fmt: skip
         with (self.directory / "demarc.log").open("ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=log)
+        threading.Thread(target=self._watch, args=(self.process,), daemon=True).start()
+
+    def _watch(self, process: subprocess.Popen[bytes]) -> None:
+        """Kill the gateway once it grows past the cap, whatever the bench is waiting on: the
+        machine is shared, and a gateway that outgrows it would take the others down too."""
+        while process.poll() is None:
+            try:
+                big = rss_mb(process.pid) > self.max_rss_mb
+            except OSError:
+                return
+            if big:
+                self.over_cap = True
+                process.kill()
+                return
+            time.sleep(0.2)
+
+    def check(self) -> None:
+        """NotReady if the gateway is gone (killed for its memory, or crashed)."""
+        if self.process is None or self.process.poll() is not None:
+            if self.over_cap:
+                raise NotReady(f"stopped: RSS over {self.max_rss_mb:.0f} MB")
+            raise NotReady("the gateway exited (see demarc.log)")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -153,13 +187,10 @@ class GatewayProcess:
             return None
         return response.json() if response.status_code == 200 else None  # type: ignore[no-any-return]
 
-    def wait_ready(self, revision: int, deadline: float, max_rss_mb: float) -> dict[str, object]:
+    def wait_ready(self, revision: int, deadline: float) -> dict[str, object]:
         """Poll until every view reflects ``revision``; NotReady past the deadline or the cap."""
         while True:
-            if self.process is None or self.process.poll() is not None:
-                raise NotReady("the gateway exited (see demarc.log)")
-            if rss_mb(self.pid) > max_rss_mb:
-                raise NotReady(f"stopped: RSS over {max_rss_mb:.0f} MB")
+            self.check()
             status = self.status()
             if status is not None and int(status["views_revision"]) >= revision:  # type: ignore[call-overload]
                 return status
@@ -168,9 +199,15 @@ class GatewayProcess:
             time.sleep(0.05)
 
     def ingest(self, route: str, body: bytes, method: str = "POST") -> int:
-        response = self.source.request(
-            method, route, content=body, headers={"content-type": "application/json"}
-        )
+        try:
+            response = self.source.request(
+                method, route, content=body, headers={"content-type": "application/json"}
+            )
+        except httpx.TimeoutException:
+            raise NotReady("an ingest request was not acknowledged in time") from None
+        except httpx.HTTPError:
+            self.check()
+            raise
         if response.status_code != 200:
             raise RuntimeError(f"{route} answered {response.status_code}: {response.text[:300]}")
         return int(response.json()["revision"])
