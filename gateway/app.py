@@ -23,6 +23,7 @@ from gateway.api.deps import (
     install_error_handlers,
     scope_audience,
 )
+from gateway.api.fastpath import ViewFastPath
 from gateway.disclosure import PolicySet
 from gateway.ingest import DEFAULT_SEVERITIES, AlertLabelMap, AlertStats
 from gateway.leakguard.egress import WITHHELD, EgressGuard
@@ -243,8 +244,10 @@ def create_public_app(gateway: Gateway) -> IdentityMiddleware:
         audience=scope_audience,
         refusal=error_response(503, "withheld", WITHHELD),
     )
+    # view GETs are answered in raw ASGI, after identity and before FastAPI (issue 10)
+    fast = ViewFastPath(guarded, lambda: gateway.cache, lambda: gateway.audit)
     return IdentityMiddleware(
-        guarded, lambda: gateway.registry, PUBLIC_ROLES, gateway.tls_rejections, gateway.proxy_mode
+        fast, lambda: gateway.registry, PUBLIC_ROLES, gateway.tls_rejections, gateway.proxy_mode
     )
 
 

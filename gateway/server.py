@@ -8,7 +8,7 @@ import logging
 import signal
 import socket
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import uvicorn
@@ -18,6 +18,25 @@ from gateway.security.protocol import protocol_factory
 from gateway.security.tls import TlsState
 
 log = logging.getLogger("demarc.server")
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop when it is installed (uvicorn[standard] brings it on Linux and macOS), else asyncio.
+
+    Our TLS layer is asyncio's SSLProtocol (gateway/security/protocol.py), which runs on any
+    loop; uvloop makes the socket and transport work under it cheaper.
+    """
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - Windows, or a trimmed install
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def run(main: Coroutine[Any, Any, None]) -> None:
+    """``asyncio.run`` on ``new_event_loop()``."""
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        runner.run(main)
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -21,7 +21,7 @@ import yaml
 from gateway.app import Gateway
 from gateway.demo.network import DemoData, build_demo
 from gateway.pki import init_pki, issue_principal, load_ssl_client_context
-from gateway.server import bind, serve
+from gateway.server import bind, new_event_loop, serve
 from gateway.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,7 +90,7 @@ class RunningGateway:
         errors: list[BaseException] = []
 
         def run() -> None:
-            loop = asyncio.new_event_loop()
+            loop = new_event_loop()  # the loop `demarc serve` runs on
             self._loop = loop
             self._stop = asyncio.Event()
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import Response
 
 from gateway.api.deps import NOT_FOUND, CurrentPrincipal, error_response
+from gateway.api.fastpath import etag_matches, view_headers
 from gateway.api.public_models import (
     ErrorBody,
     IncidentsView,
@@ -22,17 +23,12 @@ from gateway.api.public_models import (
 from gateway.leakguard.egress import PRESCANNED
 from gateway.views import AudienceViews, RenderedView
 
+# a GET of a view that exists is answered by fastpath.ViewFastPath before it gets here: these
+# routes answer the rest (missing or withheld views, the index) and describe the API in OpenAPI
 router = APIRouter(prefix="/v1", tags=["views"])
 
 IfNoneMatch = Annotated[str | None, Header(alias="If-None-Match")]
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
-
-
-def _matches(if_none_match: str | None, etag: str) -> bool:
-    if if_none_match is None:
-        return False
-    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
-    return "*" in tags or etag in tags
 
 
 def _send(
@@ -49,13 +45,8 @@ def _send(
             return error_response(503, "withheld", "this view is temporarily unavailable")
         return error_response(404, "not_found", NOT_FOUND)
     request.scope[PRESCANNED] = True  # these bytes were scanned before they were published
-    headers = {
-        "ETag": view.etag,
-        "Demarc-Revision": str(views.checked),
-        "Demarc-Policy-Version": view.policy_version,
-        "Cache-Control": "private, no-cache",
-    }
-    if _matches(if_none_match, view.etag):
+    headers = view_headers(views, view)
+    if etag_matches(if_none_match, view.etag):
         return Response(status_code=304, headers=headers)
     # a list append: the audit log writes its buffer in batches, off the request path
     audit = request.app.state.gateway.audit

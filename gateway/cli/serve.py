@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 from pathlib import Path
 from typing import Any
 
 
 def _serve(args: argparse.Namespace) -> int:
     from gateway.app import Gateway
-    from gateway.server import serve
+    from gateway.server import run, serve
     from gateway.settings import load_settings
 
     settings = load_settings(args.config)
-    asyncio.run(serve(Gateway(settings), log_level=args.log_level))
+    run(serve(Gateway(settings), log_level=args.log_level))
     return 0
 
 

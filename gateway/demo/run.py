@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import shlex
 import sys
 import time
@@ -17,7 +16,7 @@ import yaml
 from gateway.app import Gateway
 from gateway.demo.network import PROBABLE_CAUSES, DemoData, build_demo
 from gateway.pki import init_pki, issue_principal, load_ssl_client_context, write_crls
-from gateway.server import bind, serve
+from gateway.server import bind, run, serve
 from gateway.settings import load_settings
 
 SOURCE = "source/demo-feeder"
@@ -150,4 +149,4 @@ def run_demo(
         echo("OpenAPI: /openapi.json on each listener. Stop with Ctrl-C.")
         sys.stdout.flush()
 
-    asyncio.run(serve(gateway, public_sock, internal_sock, log_level="warning", ready=ready))
+    run(serve(gateway, public_sock, internal_sock, log_level="warning", ready=ready))

@@ -1,0 +1,115 @@
+"""The view GETs in raw ASGI: rendered bytes out without FastAPI's per-request layers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from gateway.api.deps import PRINCIPAL_KEY
+from gateway.policy.audit import AuditLog
+from gateway.security.identity import Principal
+from gateway.views import AudienceViews, RenderedView, ViewCache
+
+JSON = "application/json"
+YANG = "application/yang-data+json"
+SERVICES = "/v1/services/"
+SERVICE_ID_MAX = 256  # the FastAPI route's Path(max_length=...): longer ids go there for a 400
+
+# path → (view name, media type); the FastAPI routes in public.py answer the same paths
+VIEW_PATHS: dict[str, tuple[str, str]] = {
+    "/v1/interconnects": ("interconnects", JSON),
+    "/v1/alarms": ("alarms", JSON),
+    "/v1/maintenance": ("maintenance", JSON),
+    "/v1/services": ("services", JSON),
+    "/v1/incidents": ("incidents", JSON),
+    "/v1/topology": ("topology", JSON),
+    "/v1/topology/rfc8345": ("topology-rfc8345", YANG),
+}
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110 If-None-Match: weak comparison, a list, or ``*``."""
+    if if_none_match is None:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in tags or etag in tags
+
+
+def view_headers(views: AudienceViews, view: RenderedView) -> dict[str, str]:
+    return {
+        "ETag": view.etag,
+        "Demarc-Revision": str(views.checked),
+        "Demarc-Policy-Version": view.policy_version,
+        "Cache-Control": "private, no-cache",
+    }
+
+
+def find_view(views: AudienceViews, path: str) -> tuple[str, RenderedView | None, str] | None:
+    """(audit name, the view or None, media type) for a view path; None if it names no view."""
+    known = VIEW_PATHS.get(path)
+    if known is not None:
+        return known[0], views.views.get(known[0]), known[1]
+    if path.startswith(SERVICES):
+        service = path[len(SERVICES) :]
+        if service and "/" not in service and len(service) <= SERVICE_ID_MAX:
+            return f"services/{service}", views.items.get(("services", service)), JSON
+    return None
+
+
+class ViewFastPath:
+    """Answers GETs of views that exist from the cache; passes every other request on.
+
+    A view GET is the public listener's hot path, and FastAPI's routing, dependency resolution
+    and response classes cost more server CPU than everything else it does (issue 10). This
+    layer sits behind ``IdentityMiddleware`` (the principal is established, and the TLS
+    protocol has re-checked the connection's certificate against revocations) and in front of
+    the egress guard. It sends the routes' headers, ETag/304 and audit record; the FastAPI
+    routes in ``public.py`` answer the rest (a missing or withheld view, other methods, the
+    index) and document the API.
+    """
+
+    def __init__(
+        self, app: Any, cache: Callable[[], ViewCache], audit: Callable[[], AuditLog]
+    ) -> None:
+        self.app = app
+        self._cache = cache
+        self._audit = audit
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            principal = scope.get(PRINCIPAL_KEY)
+            if isinstance(principal, Principal):
+                views = self._cache().get(principal.id)
+                found = find_view(views, scope["path"])
+                if found is not None and found[1] is not None:
+                    await self._send(scope, send, principal.id, views, *found)
+                    return
+        await self.app(scope, receive, send)
+
+    async def _send(self, scope: dict[str, Any], send: Any, who: str, views: AudienceViews,
+                    name: str, view: RenderedView | None, media: str) -> None:  # fmt: skip
+        assert view is not None
+        headers = [
+            (b"etag", view.etag.encode()),
+            (b"demarc-revision", str(views.checked).encode()),
+            (b"demarc-policy-version", view.policy_version.encode("latin-1")),
+            (b"cache-control", b"private, no-cache"),
+        ]
+        if etag_matches(_if_none_match(scope), view.etag):
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        # these bytes were scanned by the leak guard before they were published: sent as they
+        # are, as the egress guard does for PRESCANNED responses
+        headers.append((b"content-length", str(len(view.body)).encode()))
+        headers.append((b"content-type", media.encode()))
+        # a list append: the audit log writes its buffer in batches, off the request path
+        self._audit().disclosed(who, name, view.revision, view.policy_version, view.etag)
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": view.body})
+
+
+def _if_none_match(scope: dict[str, Any]) -> str | None:
+    """Every If-None-Match field joined as one list, as RFC 9110 says repeated fields combine."""
+    values = [v.decode("latin-1") for k, v in scope["headers"] if k == b"if-none-match"]
+    return ",".join(values) if values else None
