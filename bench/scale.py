@@ -34,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import orjson
+import msgspec
 from scalenet import Network, generate, new_alarm, rfc3339
 from scalerig import (
     GatewayProcess,
@@ -98,7 +98,7 @@ def _bodies(directory: Path, name: str, docs: list[list[dict[str, object]]]) -> 
     paths = []
     for n, alarms in enumerate(docs):
         path = folder / f"{n}.json"
-        path.write_bytes(orjson.dumps({"alarms": alarms}))
+        path.write_bytes(msgspec.json.encode({"alarms": alarms}))
         paths.append(path)
     return paths
 
@@ -116,12 +116,12 @@ def _updates(net: Network, tag: str, count: int, per: int) -> list[list[dict[str
 
 
 def load_network(gw: GatewayProcess, net: Network) -> int:
-    revision = gw.ingest("/v1/ingest/topology", orjson.dumps(net.topology), "PUT")
+    revision = gw.ingest("/v1/ingest/topology", msgspec.json.encode(net.topology), "PUT")
     for start in range(0, len(net.services), CHUNK):
-        body = orjson.dumps({"services": net.services[start : start + CHUNK]})
+        body = msgspec.json.encode({"services": net.services[start : start + CHUNK]})
         revision = gw.ingest("/v1/ingest/services", body)
     for start in range(0, len(net.alarms), CHUNK):
-        body = orjson.dumps({"alarms": net.alarms[start : start + CHUNK]})
+        body = msgspec.json.encode({"alarms": net.alarms[start : start + CHUNK]})
         revision = gw.ingest("/v1/ingest/alarms", body)
     return revision
 
@@ -153,7 +153,9 @@ def freshness(gw: GatewayProcess, pki: Pki, net: Network, plan: Plan, deadline: 
     with httpx.Client(base_url=gw.public_url, verify=reader, timeout=60) as view:
         etag = view.get("/v1/alarms").headers.get("etag", "")
         for n in range(plan.samples):
-            body = orjson.dumps({"alarms": [new_alarm(f"FRESH-{n}", circuit, datetime.now(UTC))]})
+            body = msgspec.json.encode(
+                {"alarms": [new_alarm(f"FRESH-{n}", circuit, datetime.now(UTC))]}
+            )
             gw.ingest("/v1/ingest/alarms", body)
             acked = time.perf_counter()
             while True:
@@ -171,7 +173,7 @@ def cpu_per_change(gw: GatewayProcess, net: Network, plan: Plan, deadline: float
     before = cpu_seconds(gw.pid)
     for n in range(plan.samples):
         resource = net.resources[(n * 13) % len(net.resources)]
-        body = orjson.dumps({"alarms": [new_alarm(f"CPU-{n}", resource, datetime.now(UTC))]})
+        body = msgspec.json.encode({"alarms": [new_alarm(f"CPU-{n}", resource, datetime.now(UTC))]})
         gw.wait_ready(gw.ingest("/v1/ingest/alarms", body), deadline)
     return f"{(cpu_seconds(gw.pid) - before) / plan.samples * 1e3:.0f}"
 
@@ -186,13 +188,13 @@ def soak(gw: GatewayProcess, net: Network, plan: Plan, deadline: float) -> str:
         for n in range(plan.soak):
             resource = net.resources[(n * 31) % len(net.resources)]
             alarm = new_alarm(f"SOAK-{n % 50}", resource, datetime.now(UTC))
-            gw.ingest("/v1/ingest/alarms", orjson.dumps({"alarms": [alarm]}))
+            gw.ingest("/v1/ingest/alarms", msgspec.json.encode({"alarms": [alarm]}))
             alarm["cleared_at"] = rfc3339(datetime.now(UTC))
-            gw.ingest("/v1/ingest/alarms", orjson.dumps({"alarms": [alarm]}))
+            gw.ingest("/v1/ingest/alarms", msgspec.json.encode({"alarms": [alarm]}))
             samples = [{"resource": {"link": net.interconnects[peer][k % 2]},
                         "metric": "utilisation_pct", "value": float(n % 100),
                         "at": rfc3339(datetime.now(UTC))} for k in range(10)]  # fmt: skip
-            revision = gw.ingest("/v1/ingest/metrics", orjson.dumps({"samples": samples}))
+            revision = gw.ingest("/v1/ingest/metrics", msgspec.json.encode({"samples": samples}))
             for path in ("/v1/interconnects", "/v1/alarms") * 5:
                 view.get(path)
     gw.wait_ready(revision, deadline)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import orjson
+import msgspec
 import uvicorn
 import yaml
 from fastapi import FastAPI, Request, Response
@@ -234,10 +234,10 @@ def naive_main(port: int, database: Path, pki: Path) -> None:
 
     @app.post("/v1/ingest/alarms")
     async def alarms(request: Request) -> Response:
-        doc = orjson.loads(await request.body())
-        rows = [(a["id"], orjson.dumps(a)) for a in doc["alarms"]]
+        doc = msgspec.json.decode(await request.body())
+        rows = [(a["id"], msgspec.json.encode(a)) for a in doc["alarms"]]
         count = await run_in_threadpool(write, rows)
-        return Response(orjson.dumps({"revision": count}), media_type="application/json")
+        return Response(msgspec.json.encode({"revision": count}), media_type="application/json")
 
     def context(config: object, default: object) -> ssl.SSLContext:
         return server_context(pki / "server.crt", pki / "server.key", pki / "ca.crt",
