@@ -6,7 +6,9 @@ DemarcError
 ├── PolicyError           a policy file or draft is invalid; every problem with file:line:col
 ├── ConfigError           settings, principals or PKI files are unusable
 ├── Forbidden             403: a verified certificate that names no principal for this listener
-└── NotFound              404: with a body that never hints whether the thing exists
+├── NotFound              404: with a body that never hints whether the thing exists
+├── StorageFull           507: the disk is full; nothing of the request was stored
+└── StoreBehind           the database holds less than was acknowledged (refused at start)
 """
 
 from __future__ import annotations
@@ -75,6 +77,15 @@ class Forbidden(DemarcError):
 class NotFound(DemarcError):
     status_code = 404
     code = "not_found"
+
+
+class StorageFull(DemarcError):
+    status_code = 507
+    code = "storage_full"
+
+
+class StoreBehind(ConfigError):
+    """The database came up below the last acknowledged revision: acknowledged data is lost."""
 
 
 def json_path(loc: tuple[str | int, ...] | list[str | int]) -> str:

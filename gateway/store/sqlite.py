@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -10,6 +12,7 @@ from pathlib import Path
 
 import msgspec
 
+from gateway.errors import StorageFull
 from gateway.model import (
     AddMetricSamples,
     Alarm,
@@ -46,6 +49,10 @@ CREATE TABLE IF NOT EXISTS revisions (
 """
 
 _encode = msgspec.json.Encoder().encode
+log = logging.getLogger("demarc.store")
+FULL = (
+    "the gateway's storage is full: nothing of this request was stored; retry once space is freed"
+)
 
 
 class SqliteBackend:
@@ -119,13 +126,25 @@ class SqliteBackend:
                     (str(snapshot.revision),),
                 )
                 cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
+            except BaseException as exc:
+                # after SQLITE_FULL SQLite has already rolled back: a second ROLLBACK would fail
+                # and hide the cause under "cannot rollback - no transaction is active"
+                if self._db.in_transaction:
+                    cur.execute("ROLLBACK")
+                if _disk_full(exc):
+                    log.error("storage full writing %s: %s", self.path, exc)
+                    raise StorageFull(FULL) from exc
                 raise
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, sqlite3.Error):
+        return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+    return isinstance(exc, OSError) and exc.errno == errno.ENOSPC
 
 
 _UPSERT = (
