@@ -71,7 +71,9 @@ class Gateway:
             severity=labels.severity,
         )
         secret = load_secret(settings.secret_path)
-        self.store = Store(SqliteBackend(settings.database_path))
+        self.store = Store(
+            SqliteBackend(settings.database_path, accept_loss=settings.accept_data_loss)
+        )
         self.cache = ViewCache()
         self.leaks: deque[Withheld] = deque(maxlen=1000)  # the latest, for staff and tests
         self.screen = Screen(on_leak=self._withheld, enabled=settings.leak_guard)

@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     )
     alert_labels: AlertLabels = AlertLabels()
     refresh_debounce_s: float = Field(0.02, ge=0, le=10)
+    accept_data_loss: bool = Field(
+        False,
+        description="start even when the database is below the last acknowledged revision",
+    )
     leak_guard: bool = Field(
         True, description="scan every public body for internal terms before it is sent"
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import msgspec
 
-from gateway.errors import StorageFull
+from gateway.errors import ConfigError, StorageFull, StoreBehind
 from gateway.model import (
     AddMetricSamples,
     Alarm,
@@ -31,6 +31,7 @@ from gateway.model import (
 )
 from gateway.model.snapshot import change_kind
 from gateway.store.base import Committed
+from gateway.store.highwater import HighWater
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -50,6 +51,15 @@ CREATE TABLE IF NOT EXISTS revisions (
 
 _encode = msgspec.json.Encoder().encode
 log = logging.getLogger("demarc.store")
+CORRUPT = (
+    "the database {path} is damaged: restore it from a backup (or move it away to start "
+    "empty, accepting the loss with --accept-data-loss)"
+)
+BEHIND = (
+    "the database {path} is at revision {found} but revision {mark} was acknowledged (see "
+    "{mark_path}): acknowledged data is lost. Restore the database from a backup, or start "
+    "with --accept-data-loss to serve what is left"
+)
 FULL = (
     "the gateway's storage is full: nothing of this request was stored; retry once space is freed"
 )
@@ -58,16 +68,32 @@ FULL = (
 class SqliteBackend:
     """Blocking SQLite access; the Store calls it from worker threads, one at a time."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, accept_loss: bool = False) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self._accept_loss = accept_loss
+        self._mark = HighWater(path.with_name(path.name + ".acked"))
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # FULL: a commit is on disk before it is acknowledged, even across a power loss
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(SCHEMA)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # FULL: a commit is on disk before it is acknowledged, even across a power loss
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            # a damaged page found now, not by a failing write hours later
+            problems = [r[0] for r in self._db.execute("PRAGMA quick_check(5)")]
+            if problems != ["ok"]:
+                raise ConfigError(f"{CORRUPT.format(path=path)}: {'; '.join(problems)}")
+            self._db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            if _disk_full(exc):
+                message = f"the disk holding {path} is full: free space, then start again"
+                raise ConfigError(message) from None
+            raise ConfigError(f"{CORRUPT.format(path=path)}: {exc}") from None
+        except ConfigError:
+            self._db.close()
+            raise
 
     def load(self) -> Snapshot:
         with self._lock:
@@ -77,6 +103,7 @@ class SqliteBackend:
                 self._db.execute("SELECT kind, MAX(revision) FROM revisions GROUP BY kind")
             )
             rows = self._db.execute("SELECT kind, body FROM objects").fetchall()
+        revision = self._check_mark(revision)
         topology = Topology()
         services: dict[str, Service] = {}
         alarms: dict[str, Alarm] = {}
@@ -126,6 +153,7 @@ class SqliteBackend:
                     (str(snapshot.revision),),
                 )
                 cur.execute("COMMIT")
+                self._mark.advance(snapshot.revision)
             except BaseException as exc:
                 # after SQLITE_FULL SQLite has already rolled back: a second ROLLBACK would fail
                 # and hide the cause under "cannot rollback - no transaction is active"
@@ -136,9 +164,25 @@ class SqliteBackend:
                     raise StorageFull(FULL) from exc
                 raise
 
+    def _check_mark(self, revision: int) -> int:
+        """The revision to go on from: refuse to start below the acknowledged mark, unless the
+        operator accepts the loss; then numbering resumes above the mark, never reusing one."""
+        mark = self._mark.read()
+        if mark is None or revision >= mark:
+            self._mark.advance(revision)
+            return revision
+        message = BEHIND.format(
+            path=self.path, found=revision, mark=mark, mark_path=self._mark.path
+        )
+        if not self._accept_loss:
+            raise StoreBehind(message)
+        log.warning("accepted by --accept-data-loss: %s", message)
+        return mark
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            self._mark.close()
 
 
 def _disk_full(exc: BaseException) -> bool:
