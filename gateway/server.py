@@ -14,6 +14,7 @@ from typing import Any
 import uvicorn
 
 from gateway.app import Gateway
+from gateway.errors import ConfigError
 from gateway.security.protocol import protocol_factory
 from gateway.security.tls import TlsState
 
@@ -28,7 +29,14 @@ def bind(host: str, port: int) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {exc.strerror}; stop what uses it, or set "
+            "public.port / internal.port to a free port"
+        ) from None
     sock.listen(2048)
     sock.setblocking(False)
     return sock

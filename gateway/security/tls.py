@@ -17,6 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from gateway.errors import ConfigError
 from gateway.security.crl import CrlSet, load_crls
 
 log = logging.getLogger("demarc.tls")
@@ -103,8 +104,12 @@ class TlsState:
         self._verdicts: dict[bytes, tuple[int, str | None, datetime]] = {}
         self.context: ssl.SSLContext
         self.crls = CrlSet()
+        self._error = ""
         if not self.reload():
-            raise ssl.SSLError(f"cannot load the TLS configuration ({cert}, {key}, {ca})")
+            raise ConfigError(
+                f"cannot load the TLS configuration ({cert}, {key}, {ca}): {self._error}; "
+                "check that the files exist, are readable, and that the key matches"
+            )
 
     def reload(self) -> bool:
         """Rebuild from the files; on any error keep serving with what was loaded before."""
@@ -115,7 +120,9 @@ class TlsState:
             context = server_context(files.cert, files.key, files.ca, crl_paths)
             crls = load_crls(files.crls, files.ca, datetime.now(UTC)) if files.check_crls else None
         except (OSError, ssl.SSLError, ValueError) as exc:
-            log.error("TLS reload failed, the previous configuration stays: %s", exc)
+            self._error = str(exc)
+            if self.generation:  # at start there is no previous one: the caller says so
+                log.error("TLS reload failed, the previous configuration stays: %s", exc)
             return False
         self.context = context
         self.crls = crls if crls is not None else CrlSet()
