@@ -6,7 +6,8 @@ connection, from the TLS state current at accept time): a failed handshake is re
 reason; a verified certificate that must still be refused (revoked, resumed after revocation,
 no clientAuth EKU, a CA certificate) closes the connection before any HTTP byte. The HTTP
 protocol puts the certificate into ``scope["extensions"]["tls"]`` (ASGI TLS extension) and
-re-checks it on every request.
+re-checks it on every request. Connection limits are applied before the handshake; header
+size and header, body and first-request timeouts in the HTTP protocol (``limits.py``).
 """
 
 from __future__ import annotations
@@ -19,11 +20,16 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from gateway.security.limits import ConnectionCounter, ConnectionLimits
 from gateway.security.tls import TlsState, classify
 
 TLS_EXTENSION = "tls"
 CERT_DER = "client_cert_der"  # beside the ASGI spec's PEM chain, so nothing re-encodes it
-HANDSHAKE_TIMEOUT_S = 10.0
+HEADERS_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\n"
+    b"connection: close\r\n\r\n"
+)
+REQUEST_TIMEOUT = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 
 
 class ClientRefused(ssl.SSLError):
@@ -32,17 +38,45 @@ class ClientRefused(ssl.SSLError):
 
 class GuardedTLSProtocol(sslproto.SSLProtocol):
     def __init__(
-        self, loop: asyncio.AbstractEventLoop, app_protocol: asyncio.Protocol, tls: TlsState
+        self,
+        loop: asyncio.AbstractEventLoop,
+        app_protocol: asyncio.Protocol,
+        tls: TlsState,
+        counter: ConnectionCounter | None = None,
     ) -> None:
+        limits = counter.limits if counter is not None else ConnectionLimits()
         super().__init__(
             loop,
             app_protocol,
             tls.context,
             None,  # type: ignore[arg-type]  # typeshed: waiter is optional at runtime
             server_side=True,
-            ssl_handshake_timeout=HANDSHAKE_TIMEOUT_S,  # type: ignore[arg-type]
+            ssl_handshake_timeout=limits.handshake_timeout_s,  # type: ignore[arg-type]
         )
         self._tls = tls
+        self._counter = counter
+        self._address: str | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # refused before the handshake: a flood of idle sockets costs no TLS state
+        peer = transport.get_extra_info("peername")
+        address = str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
+        if self._counter is not None:
+            reason = self._counter.admit(address)
+            if reason is not None:
+                self._tls.rejections.record(reason, peer)
+                assert isinstance(transport, asyncio.Transport)
+                transport.abort()
+                return
+        self._address = address
+        super().connection_made(transport)
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        # also for a connection refused in connection_made: this closes its app transport
+        if self._counter is not None and self._address is not None:
+            self._counter.release(self._address)
+            self._address = None
+        super().connection_lost(exc)
 
     def _on_handshake_complete(self, handshake_exc: BaseException | None) -> None:
         peer = self._transport.get_extra_info("peername") if self._transport else None
@@ -59,12 +93,20 @@ class GuardedTLSProtocol(sslproto.SSLProtocol):
 
 
 class MTLSHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, with the client certificate in every request's scope."""
+    """uvicorn's httptools protocol, with the client certificate in every request's scope,
+    and the header size limit and request timeouts uvicorn does not enforce with httptools."""
 
     tls_state: TlsState | None = None
+    limits: ConnectionLimits = ConnectionLimits()
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
+        self._in_head = True  # waiting for (the rest of) a request line and headers
+        self._head_bytes = 0
+        self._heads = 0  # requests whose headers ended: did the last chunk end one?
+        self._deadline: asyncio.TimerHandle | None = None
+        # a connection that never sends a request is closed like a slow one
+        self._arm("request-timeout", self.limits.header_timeout_s)
         ssl_object = transport.get_extra_info("ssl_object")
         der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
         tls = {
@@ -73,6 +115,57 @@ class MTLSHttpToolsProtocol(HttpToolsProtocol):
             "tls_version": ssl_object.version() if ssl_object is not None else None,
         }
         self.app = self._wrap(self.app, tls, der)
+
+    def data_received(self, data: bytes) -> None:
+        if self._in_head and self._deadline is None:  # the first byte of a keep-alive request
+            self._arm("header-timeout", self.limits.header_timeout_s)
+        heads, in_head = self._heads, self._in_head
+        super().data_received(data)
+        if in_head and heads == self._heads and not self.transport.is_closing():
+            # the headers did not end in this chunk, so all of it was head: httptools would
+            # buffer a header of any size (the limit overshoots by one chunk at most)
+            self._head_bytes += len(data)
+            if self._head_bytes > self.limits.max_header_bytes:
+                self._close("header-too-large", HEADERS_TOO_LARGE)
+
+    def on_headers_complete(self) -> None:
+        self._heads += 1
+        self._in_head = False
+        self._head_bytes = 0
+        self._arm("body-timeout", self.limits.body_timeout_s)
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._disarm()
+        self._in_head = True
+        super().on_message_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self, reason: str, after: float) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(after, self._expired, reason)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expired(self, reason: str) -> None:
+        self._deadline = None
+        if self.transport.is_closing():
+            return
+        # mid-body, the application owns the response: the connection just ends
+        self._close(reason, REQUEST_TIMEOUT if self._in_head else b"")
+
+    def _close(self, reason: str, response: bytes) -> None:
+        if self.tls_state is not None:
+            self.tls_state.rejections.record(reason, self.client)
+        if response:
+            self.transport.write(response)
+        self.transport.close()
 
     def _wrap(self, app: Any, tls: dict[str, Any], der: bytes | None) -> Any:
         state = self.tls_state
@@ -96,15 +189,20 @@ class MTLSHttpToolsProtocol(HttpToolsProtocol):
         return app_with_cert
 
 
-def protocol_factory(tls: TlsState) -> Callable[..., asyncio.Protocol]:
+def protocol_factory(
+    tls: TlsState, counter: ConnectionCounter | None = None
+) -> Callable[..., asyncio.Protocol]:
     """What uvicorn calls per connection (as its ``http`` class): our TLS around its HTTP."""
+    limits = counter.limits if counter is not None else ConnectionLimits()
 
     class Http(MTLSHttpToolsProtocol):
         tls_state = tls
 
+    Http.limits = limits
+
     def make(**kwargs: Any) -> Any:
         loop = kwargs.get("_loop") or asyncio.get_running_loop()
-        return GuardedTLSProtocol(loop, Http(**kwargs), tls)
+        return GuardedTLSProtocol(loop, Http(**kwargs), tls, counter)
 
     return make
 
