@@ -20,6 +20,7 @@ from gateway.api.deps import (
     install_error_handlers,
     scope_audience,
 )
+from gateway.api.ratelimit import RateLimit, TokenBuckets
 from gateway.disclosure import PolicySet
 from gateway.ingest import AlertLabelMap
 from gateway.leakguard.egress import WITHHELD, EgressGuard
@@ -87,6 +88,7 @@ class Gateway:
             screen=self.screen,
         )
         self.tls_rejections = Rejections()
+        self.rate_buckets = TokenBuckets(settings.limits.rate_per_s, settings.limits.rate_burst)
         self.tls: TlsState | None = None  # set by the server that serves this gateway
         self._proxy: tuple[int, ProxyMode] | None = None
         self.policy_db = PolicyDb(settings.database_path)
@@ -193,7 +195,11 @@ def create_public_app(gateway: Gateway) -> IdentityMiddleware:
         refusal=error_response(503, "withheld", WITHHELD),
     )
     return IdentityMiddleware(
-        guarded, lambda: gateway.registry, PUBLIC_ROLES, gateway.tls_rejections, gateway.proxy_mode
+        _rate_limited(gateway, guarded),
+        lambda: gateway.registry,
+        PUBLIC_ROLES,
+        gateway.tls_rejections,
+        gateway.proxy_mode,
     )
 
 
@@ -208,8 +214,21 @@ def create_internal_app(gateway: Gateway) -> IdentityMiddleware:
     app.include_router(admin.router)
     app.include_router(policies.router)
     return IdentityMiddleware(
-        app, lambda: gateway.registry, INTERNAL_ROLES, gateway.tls_rejections, gateway.proxy_mode
+        _rate_limited(gateway, app),
+        lambda: gateway.registry,
+        INTERNAL_ROLES,
+        gateway.tls_rejections,
+        gateway.proxy_mode,
     )
+
+
+def _rate_limited(gateway: Gateway, app: object) -> RateLimit:
+    """Inside the identity check (the bucket is the principal's), outside everything else."""
+
+    def count(reason: str) -> None:
+        gateway.tls_rejections.counts[reason] += 1  # not logged: a flood would flood the log
+
+    return RateLimit(app, gateway.rate_buckets, gateway.settings.limits.not_modified_cost, count)
 
 
 def create_app(settings: Settings) -> Gateway:
