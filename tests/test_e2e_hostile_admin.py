@@ -49,6 +49,14 @@ def test_out_of_range_rollback_version_is_refused_with_422(
     assert response.json()["error"]["problems"][0]["where"] == "$.to"
 
 
+def test_an_audit_cursor_past_any_id_starts_from_the_newest(internal: StaffClient) -> None:
+    staff = internal("staff/alice")
+    newest = staff.get("/v1/admin/audit", params={"limit": 1})
+    huge = staff.get("/v1/admin/audit", params={"limit": 1, "cursor": "9" * 20})
+    assert newest.status_code == huge.status_code == 200, huge.text
+    assert huge.json()["events"] == newest.json()["events"]
+
+
 def _nested(depth: int) -> str:
     return "audience: peer/acme\nextra: " + "[" * depth + "]" * depth + "\n"
 
