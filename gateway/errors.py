@@ -8,6 +8,7 @@ DemarcError
 ├── Forbidden             403: a verified certificate that names no principal for this listener
 ├── NotFound              404: with a body that never hints whether the thing exists
 ├── StorageFull           507: the disk is full; nothing of the request was stored
+├── BodyIncomplete        408: the connection ended (or timed out) before the body did
 └── StoreBehind           the database holds less than was acknowledged (refused at start)
 """
 
@@ -82,6 +83,11 @@ class NotFound(DemarcError):
 class StorageFull(DemarcError):
     status_code = 507
     code = "storage_full"
+
+
+class BodyIncomplete(DemarcError):
+    status_code = 408
+    code = "request_timeout"
 
 
 class StoreBehind(ConfigError):

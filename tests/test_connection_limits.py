@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import time
@@ -14,6 +15,7 @@ from gateway.demo.network import DemoData
 from tests.conftest import Pki, RunningGateway, make_settings
 
 LIMITS = {
+    "handshake_timeout_s": 1.0,
     "header_timeout_s": 1.0,
     "body_timeout_s": 1.0,
     "max_header_bytes": 4096,
@@ -56,6 +58,19 @@ def _read_until_closed(tls: ssl.SSLSocket) -> bytes:
 
 def _count(server: RunningGateway, reason: str) -> int:
     return server.gateway.tls_rejections.counts[reason]
+
+
+def test_a_connection_that_never_starts_tls_is_closed(limited: RunningGateway) -> None:
+    before = _count(limited, "handshake-timeout")
+    with (
+        socket.create_connection(("127.0.0.1", limited.public_port), timeout=BOUND_S) as raw,
+        contextlib.suppress(ConnectionError),
+    ):
+        assert raw.recv(1024) == b""  # no ClientHello sent: closed, nothing said
+    deadline = time.monotonic() + BOUND_S
+    while _count(limited, "handshake-timeout") == before and time.monotonic() < deadline:
+        time.sleep(0.05)  # the count follows the close on the server's loop
+    assert _count(limited, "handshake-timeout") == before + 1
 
 
 def test_a_connection_that_sends_no_request_is_closed_with_408(

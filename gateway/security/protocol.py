@@ -78,6 +78,13 @@ class GuardedTLSProtocol(sslproto.SSLProtocol):
             self._address = None
         super().connection_lost(exc)
 
+    def _check_handshake_timeout(self) -> None:
+        # asyncio aborts a slow handshake without calling _on_handshake_complete: count it here
+        if getattr(self, "_state", None) == sslproto.SSLProtocolState.DO_HANDSHAKE:
+            peer = self._transport.get_extra_info("peername") if self._transport else None
+            self._tls.rejections.record("handshake-timeout", peer)
+        super()._check_handshake_timeout()
+
     def _on_handshake_complete(self, handshake_exc: BaseException | None) -> None:
         peer = self._transport.get_extra_info("peername") if self._transport else None
         if handshake_exc is None:
