@@ -21,7 +21,7 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from gateway.security.limits import ConnectionCounter, ConnectionLimits
-from gateway.security.tls import TlsState, classify
+from gateway.security.tls import Rejections, TlsState, classify
 
 TLS_EXTENSION = "tls"
 CERT_DER = "client_cert_der"  # beside the ASGI spec's PEM chain, so nothing re-encodes it
@@ -36,46 +36,67 @@ class ClientRefused(ssl.SSLError):
     """A verified certificate refused by Demarc's own checks (an OSError: logged quietly)."""
 
 
+class AdmissionGate(asyncio.Protocol):
+    """The first protocol of every connection: counts it in, or refuses it before any TLS or
+    HTTP state exists (asyncio's SSLProtocol builds its SSL object and zero-fills its read
+    buffer when it is created, so a flood of idle sockets must not get that far)."""
+
+    def __init__(
+        self,
+        build: Callable[[Callable[[], None]], asyncio.BufferedProtocol],
+        counter: ConnectionCounter,
+        rejections: Rejections,
+    ) -> None:
+        self._build = build
+        self._counter = counter
+        self._rejections = rejections
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        peer = transport.get_extra_info("peername")
+        address = str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
+        reason = self._counter.admit(address)
+        if reason is not None:
+            self._rejections.record(reason, peer)
+            transport.abort()
+            return
+        # from here on the transport talks to TLS; reading starts after this returns
+        inner = self._build(lambda: self._counter.release(address))
+        transport.set_protocol(inner)
+        inner.connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:  # never: refused, or handed over
+        pass
+
+
 class GuardedTLSProtocol(sslproto.SSLProtocol):
+    # asyncio zero-fills a 256 KiB read buffer per connection: a TLS record holds at most
+    # 16 KiB, so 32 KiB costs no throughput and an eighth of the memory
+    max_size = 32 * 1024
+
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
         app_protocol: asyncio.Protocol,
         tls: TlsState,
-        counter: ConnectionCounter | None = None,
+        handshake_timeout_s: float = 10.0,
+        on_lost: Callable[[], None] = lambda: None,
     ) -> None:
-        limits = counter.limits if counter is not None else ConnectionLimits()
         super().__init__(
             loop,
             app_protocol,
             tls.context,
             None,  # type: ignore[arg-type]  # typeshed: waiter is optional at runtime
             server_side=True,
-            ssl_handshake_timeout=limits.handshake_timeout_s,  # type: ignore[arg-type]
+            ssl_handshake_timeout=handshake_timeout_s,  # type: ignore[arg-type]
         )
         self._tls = tls
-        self._counter = counter
-        self._address: str | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # refused before the handshake: a flood of idle sockets costs no TLS state
-        peer = transport.get_extra_info("peername")
-        address = str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
-        if self._counter is not None:
-            reason = self._counter.admit(address)
-            if reason is not None:
-                self._tls.rejections.record(reason, peer)
-                assert isinstance(transport, asyncio.Transport)
-                transport.abort()
-                return
-        self._address = address
-        super().connection_made(transport)
+        self._on_lost: Callable[[], None] | None = on_lost
 
     def connection_lost(self, exc: BaseException | None) -> None:
-        # also for a connection refused in connection_made: this closes its app transport
-        if self._counter is not None and self._address is not None:
-            self._counter.release(self._address)
-            self._address = None
+        if self._on_lost is not None:  # once: the connection no longer counts
+            self._on_lost()
+            self._on_lost = None
         super().connection_lost(exc)
 
     def _check_handshake_timeout(self) -> None:
@@ -199,8 +220,10 @@ class MTLSHttpToolsProtocol(HttpToolsProtocol):
 def protocol_factory(
     tls: TlsState, counter: ConnectionCounter | None = None
 ) -> Callable[..., asyncio.Protocol]:
-    """What uvicorn calls per connection (as its ``http`` class): our TLS around its HTTP."""
-    limits = counter.limits if counter is not None else ConnectionLimits()
+    """What uvicorn calls per connection (as its ``http`` class): an admission gate, then our
+    TLS around its HTTP."""
+    counter = counter or ConnectionCounter(ConnectionLimits())
+    limits = counter.limits
 
     class Http(MTLSHttpToolsProtocol):
         tls_state = tls
@@ -209,7 +232,12 @@ def protocol_factory(
 
     def make(**kwargs: Any) -> Any:
         loop = kwargs.get("_loop") or asyncio.get_running_loop()
-        return GuardedTLSProtocol(loop, Http(**kwargs), tls, counter)
+
+        def build(on_lost: Callable[[], None]) -> GuardedTLSProtocol:
+            http = Http(**kwargs)
+            return GuardedTLSProtocol(loop, http, tls, limits.handshake_timeout_s, on_lost)
+
+        return AdmissionGate(build, counter, tls.rejections)
 
     return make
 
