@@ -24,6 +24,7 @@ from gateway.api.deps import (
     scope_audience,
 )
 from gateway.api.fastpath import ViewFastPath
+from gateway.api.ratelimit import RateLimit, TokenBuckets
 from gateway.disclosure import PolicySet
 from gateway.ingest import DEFAULT_SEVERITIES, AlertLabelMap, AlertStats
 from gateway.leakguard.egress import WITHHELD, EgressGuard
@@ -86,7 +87,7 @@ class Gateway:
         )
         self.alert_stats = AlertStats()  # since start, for staff: /v1/admin/status
         secret = load_secret(settings.secret_path)
-        self.backend = SqliteBackend(settings.database_path)
+        self.backend = SqliteBackend(settings.database_path, accept_loss=settings.accept_data_loss)
         self.store = Store(self.backend)
         self.cache = ViewCache()
         self.leaks: deque[Withheld] = deque(maxlen=1000)  # the latest, for staff and tests
@@ -101,6 +102,7 @@ class Gateway:
             screen=self.screen,
         )
         self.tls_rejections = Rejections()
+        self.rate_buckets = TokenBuckets(settings.limits.rate_per_s, settings.limits.rate_burst)
         self.tls: TlsState | None = None  # set by the server that serves this gateway
         self._proxy: tuple[int, ProxyMode] | None = None
         self.policy_db = PolicyDb(settings.database_path)
@@ -247,7 +249,11 @@ def create_public_app(gateway: Gateway) -> IdentityMiddleware:
     # view GETs are answered in raw ASGI, after identity and before FastAPI (issue 10)
     fast = ViewFastPath(guarded, lambda: gateway.cache, lambda: gateway.audit)
     return IdentityMiddleware(
-        fast, lambda: gateway.registry, PUBLIC_ROLES, gateway.tls_rejections, gateway.proxy_mode
+        _rate_limited(gateway, fast),  # every request counts, the fast path's too
+        lambda: gateway.registry,
+        PUBLIC_ROLES,
+        gateway.tls_rejections,
+        gateway.proxy_mode,
     )
 
 
@@ -262,8 +268,21 @@ def create_internal_app(gateway: Gateway) -> IdentityMiddleware:
     app.include_router(admin.router)
     app.include_router(policies.router)
     return IdentityMiddleware(
-        app, lambda: gateway.registry, INTERNAL_ROLES, gateway.tls_rejections, gateway.proxy_mode
+        _rate_limited(gateway, app),
+        lambda: gateway.registry,
+        INTERNAL_ROLES,
+        gateway.tls_rejections,
+        gateway.proxy_mode,
     )
+
+
+def _rate_limited(gateway: Gateway, app: object) -> RateLimit:
+    """Inside the identity check (the bucket is the principal's), outside everything else."""
+
+    def count(reason: str) -> None:
+        gateway.tls_rejections.counts[reason] += 1  # not logged: a flood would flood the log
+
+    return RateLimit(app, gateway.rate_buckets, gateway.settings.limits.not_modified_cost, count)
 
 
 def create_app(settings: Settings) -> Gateway:

@@ -3,16 +3,19 @@
 DemarcError               500 internal_error: the root; the CLI prints any of them and exits 2
 ├── InvalidInput          422 invalid_input: a payload broke its schema; every problem's JSON path
 ├── PayloadTooLarge       413 payload_too_large
+├── BodyIncomplete        408 request_timeout: the connection ended or timed out before the body
 ├── PolicyError           422 invalid_policy: a policy file or draft; every problem's file:line:col
 ├── PolicyTestError       500 invalid_policy_test: a policy test file or its data; file and case
 ├── ConfigError           500 config_error: settings, principals or PKI files are unusable
-│   └── PkiError          500 pki_error: a PKI file or request (demarc pki, a dev tool); names it
+│   ├── PkiError          500 pki_error: a PKI file or request (demarc pki, a dev tool); names it
+│   └── StoreBehind       500 config_error: the database holds less than was acknowledged (start)
 ├── Forbidden             403 forbidden: a verified certificate naming no principal for here
 │   └── SelfApproval      403 self_approval: the author of a draft cannot approve it
 ├── NotFound              404 not_found: with a body that never hints whether the thing exists
-└── Conflict              409 conflict: the request disagrees with the current state
-    ├── StaleDraft        409 stale_draft: reviewed or written against a version now replaced
-    └── ApprovalRequired  409 approval_required: a widening draft needs a second staff member
+├── Conflict              409 conflict: the request disagrees with the current state
+│   ├── StaleDraft        409 stale_draft: reviewed or written against a version now replaced
+│   └── ApprovalRequired  409 approval_required: a widening draft needs a second staff member
+└── StorageFull           507 storage_full: the disk is full; nothing of the request was stored
 
 ClientRefused (ssl.SSLError): a verified client certificate refused by Demarc's own checks in
 the TLS layer; an SSLError so that asyncio closes the connection quietly, never an HTTP error.
@@ -117,6 +120,20 @@ class ApprovalRequired(Conflict):
 
 class ClientRefused(ssl.SSLError):
     """A verified certificate refused by Demarc's own checks (an OSError: logged quietly)."""
+
+
+class StorageFull(DemarcError):
+    status_code = 507
+    code = "storage_full"
+
+
+class BodyIncomplete(DemarcError):
+    status_code = 408
+    code = "request_timeout"
+
+
+class StoreBehind(ConfigError):
+    """The database came up below the last acknowledged revision: acknowledged data is lost."""
 
 
 def json_path(loc: tuple[str | int, ...] | list[str | int]) -> str:

@@ -14,8 +14,11 @@ from typing import Any
 import uvicorn
 
 from gateway.app import Gateway
+from gateway.errors import ConfigError
+from gateway.security.limits import ConnectionCounter, ConnectionLimits
 from gateway.security.protocol import protocol_factory
 from gateway.security.tls import TlsState
+from gateway.settings import Limits
 
 log = logging.getLogger("demarc.server")
 
@@ -47,24 +50,42 @@ def bind(host: str, port: int) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {exc.strerror}; stop what uses it, or set "
+            "public.port / internal.port to a free port"
+        ) from None
     sock.listen(2048)
     sock.setblocking(False)
     return sock
 
 
-def _config(app: Any, tls: TlsState, log_level: str) -> uvicorn.Config:
+def _config(app: Any, tls: TlsState, log_level: str, limits: Limits) -> uvicorn.Config:
+    """One listener's server; every connection limit and timeout is applied here."""
+    counter = ConnectionCounter(
+        ConnectionLimits(
+            handshake_timeout_s=limits.handshake_timeout_s,
+            header_timeout_s=limits.header_timeout_s,
+            body_timeout_s=limits.body_timeout_s,
+            keepalive_timeout_s=limits.keepalive_timeout_s,
+            max_header_bytes=limits.max_header_bytes,
+            max_connections=limits.max_connections,
+            max_connections_per_address=limits.max_connections_per_address,
+        )
+    )
     return uvicorn.Config(
         app,
         # TLS is not uvicorn's here: our protocol (gateway/security/protocol.py) wraps its HTTP one
-        http=protocol_factory(tls),  # type: ignore[arg-type]
+        http=protocol_factory(tls, counter),  # type: ignore[arg-type]
         lifespan="off",  # the Gateway's life is managed here, once for both listeners
         log_level=log_level,
         access_log=False,
         server_header=False,
         proxy_headers=False,  # no X-Forwarded-* from anyone: the socket peer is the client
-        timeout_keep_alive=30,
-        h11_max_incomplete_event_size=64 * 1024,
+        timeout_keep_alive=limits.keepalive_timeout_s,  # type: ignore[arg-type]  # a float works
     )
 
 
@@ -91,8 +112,8 @@ async def serve(
     public_sock = public_sock or bind(settings.public.host, settings.public.port)
     internal_sock = internal_sock or bind(settings.internal.host, settings.internal.port)
     servers = [
-        uvicorn.Server(_config(gateway.public_app, tls, log_level)),
-        uvicorn.Server(_config(gateway.internal_app, tls, log_level)),
+        uvicorn.Server(_config(gateway.public_app, tls, log_level, settings.limits)),
+        uvicorn.Server(_config(gateway.internal_app, tls, log_level, settings.limits)),
     ]
     await gateway.start()
     watcher = asyncio.create_task(_watch_tls(tls, settings.tls_reload_interval_s))

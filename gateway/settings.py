@@ -96,6 +96,25 @@ class Retention(BaseModel):
     )
 
 
+class Limits(BaseModel):
+    """What one client may take: connections, time, header bytes, requests (README: Limits)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    handshake_timeout_s: float = Field(10.0, gt=0, le=300)
+    header_timeout_s: float = Field(10.0, gt=0, le=300, description="request line and headers")
+    body_timeout_s: float = Field(60.0, gt=0, le=3600, description="a whole request body")
+    keepalive_timeout_s: float = Field(30.0, gt=0, le=3600, description="idle between requests")
+    max_header_bytes: int = Field(32 * 1024, ge=1024, le=1024 * 1024)
+    max_connections: int = Field(1000, ge=1, description="per listener")
+    max_connections_per_address: int = Field(64, ge=1, description="per listener")
+    rate_per_s: float = Field(100.0, gt=0, description="requests per second per principal")
+    rate_burst: float = Field(200.0, ge=1, description="requests a principal may send at once")
+    not_modified_cost: float = Field(
+        0.1, ge=0, le=1, description="what a 304 costs of a request's token"
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DEMARC_", env_nested_delimiter="__", extra="forbid"
@@ -122,12 +141,17 @@ class Settings(BaseSettings):
         description="socket peers (addresses or CIDRs) whose x-forwarded-client-cert is honoured",
     )
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    limits: Limits = Limits()
     secret_file: Path | None = Field(
         None, description="pseudonym master key; default <data_dir>/secret"
     )
     alert_labels: AlertLabels = AlertLabels()
     refresh_debounce_s: float = Field(0.02, ge=0, le=10)
     retention: Retention = Retention()
+    accept_data_loss: bool = Field(
+        False,
+        description="start even when the database is below the last acknowledged revision",
+    )
     leak_guard: bool = Field(
         True, description="scan every public body for internal terms before it is sent"
     )

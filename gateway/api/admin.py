@@ -133,7 +133,8 @@ async def audit(
         since=since,
         until=until,
         limit=limit,
-        cursor=int(cursor) if cursor else None,
+        # a cursor past any id (SQLite's are below 2**63) means "from the newest": not a 500
+        cursor=min(int(cursor), 2**63 - 1) if cursor else None,
     )
     events, next_cursor = await log.query(query)
     return AuditPage(events=events, next_cursor=next_cursor, disclosures_dropped=log.dropped)

@@ -149,6 +149,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         # the parameter's location only: its value might be anything the client sent
         where = [".".join(str(p) for p in e.get("loc", ())) for e in exc.errors()]
+        if where and all(w.startswith("path.") for w in where):
+            # a path that fails validation (an id past 2**63-1) names nothing: 404, as unknown
+            return error_response(404, "not_found", NOT_FOUND)
         return error_response(400, "bad_request", BAD_REQUEST, where=sorted(set(where)))
 
     @app.exception_handler(Exception)

@@ -9,9 +9,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
+from starlette.requests import ClientDisconnect
 
 from gateway.api.deps import CurrentPrincipal
-from gateway.errors import Forbidden, PayloadTooLarge
+from gateway.errors import BodyIncomplete, Forbidden, PayloadTooLarge
 from gateway.ingest import (
     AlertLabelMap,
     AlertStats,
@@ -43,11 +44,15 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise PayloadTooLarge(f"the payload is larger than the limit of {limit} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the payload is larger than the limit of {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"the payload is larger than the limit of {limit} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # gone, or closed by the body timeout: nothing to answer, and nothing unexpected
+        raise BodyIncomplete("the request body did not arrive in time") from None
     return b"".join(chunks)
 
 

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import msgspec
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, ValidationError
 
 from gateway.api.deps import CurrentPrincipal
 from gateway.api.ingest import read_body
 from gateway.api.policy_models import (
+    MAX_ID,
     ApprovalOut,
     Digest,
     DraftOut,
@@ -24,13 +26,17 @@ from gateway.api.policy_models import (
     VersionOut,
 )
 from gateway.disclosure import parse_policy
-from gateway.errors import Forbidden, InvalidInput, NotFound, PolicyError, Problem
+from gateway.errors import Forbidden, InvalidInput, NotFound, PolicyError, Problem, json_path
 from gateway.policy.lifecycle import PolicyLifecycle
 from gateway.policy.store import DraftRecord, VersionRecord
 
 router = APIRouter(prefix="/v1/admin", tags=["policies"])
 
 MAX_POLICY_BYTES = 256 * 1024
+MAX_SMALL_BODY = 16 * 1024  # approve, activate, rollback: a digest or a number
+# out of range names no draft: 404 like any unknown id (see deps: path validation → 404)
+DraftId = Annotated[int, Path(ge=1, le=MAX_ID)]
+M = TypeVar("M", bound=BaseModel)
 BODY = 'expected {"text": "<policy YAML>"}, or the YAML itself with Content-Type: application/yaml'
 AudienceQuery = Annotated[str | None, Query(max_length=200, pattern=r"^(peer|customer)/[^/]+$")]
 _YAML_BODY: dict[str, Any] = {
@@ -97,6 +103,25 @@ async def _draft(lifecycle: PolicyLifecycle, d: DraftRecord) -> DraftOut:
         approvals=[ApprovalOut(approver=a.approver, digest=a.digest, at=a.at) for a in approvals],
         text=d.text,
     )
+
+
+async def _small_json(request: Request, model: type[M]) -> M | None:
+    """A small JSON body (None when empty), read only after the role was checked: a body is
+    never a model parameter, which FastAPI would read before any dependency runs."""
+    body = await read_body(request, MAX_SMALL_BODY)
+    if not body.strip():
+        return None
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        problems = [Problem(json_path(tuple(e["loc"])), e["msg"]) for e in exc.errors()]
+        raise InvalidInput(problems) from None
+
+
+def _schema(model: type[BaseModel], required: bool = True) -> dict[str, Any]:
+    """The request body in the OpenAPI document, as if it were a model parameter."""
+    content = {"application/json": {"schema": model.model_json_schema()}}
+    return {"requestBody": {"required": required, "content": content}}
 
 
 def _problems(problems: list[Problem]) -> list[ProblemOut]:
@@ -178,17 +203,17 @@ async def history(
     "/policies/{role}/{name}/rollback",
     response_model=RollbackOut,
     responses={202: {"model": RollbackOut, "description": "widens: awaits approval"}},
+    openapi_extra=_schema(RollbackIn),
     summary="Serve an earlier version again (as a new version)",
 )
 async def rollback(
-    request: Request,
-    principal: CurrentPrincipal,
-    lifecycle: Lifecycle,
-    role: str,
-    name: str,
-    body: RollbackIn,
+    request: Request, principal: CurrentPrincipal, lifecycle: Lifecycle, role: str, name: str
 ) -> Response:
-    result = await lifecycle.rollback(principal.id, _audience(role, name), body.to)
+    audience = _audience(role, name)
+    body = await _small_json(request, RollbackIn)
+    if body is None:
+        raise InvalidInput([Problem("$", 'expected {"to": <version number>}')])
+    result = await lifecycle.rollback(principal.id, audience, body.to)
     out = RollbackOut(
         activated=result.version is not None,
         draft=await _draft(lifecycle, await lifecycle.draft(result.draft.id)),
@@ -213,7 +238,7 @@ async def validate(
 ) -> ValidationOut:
     text = await _text(request)
     try:
-        loaded = parse_policy(text, "<draft>")
+        loaded = await asyncio.to_thread(parse_policy, text, "<draft>")
     except PolicyError as exc:
         return ValidationOut(valid=False, problems=_problems(exc.problems))
     return ValidationOut(
@@ -241,7 +266,7 @@ async def create_draft(
 
 @router.get("/drafts/{draft_id}", response_model=DraftOut, summary="One draft")
 async def get_draft(
-    request: Request, principal: CurrentPrincipal, lifecycle: Lifecycle, draft_id: int
+    request: Request, principal: CurrentPrincipal, lifecycle: Lifecycle, draft_id: DraftId
 ) -> DraftOut:
     return await _draft(lifecycle, await lifecycle.draft(draft_id))
 
@@ -253,7 +278,7 @@ async def get_draft(
     summary="Replace a draft's text; this also rebases it on what serves now",
 )
 async def update_draft(
-    request: Request, principal: CurrentPrincipal, lifecycle: Lifecycle, draft_id: int
+    request: Request, principal: CurrentPrincipal, lifecycle: Lifecycle, draft_id: DraftId
 ) -> DraftOut:
     draft = await lifecycle.update_draft(principal.id, draft_id, await _text(request))
     return await _draft(lifecycle, draft)
@@ -267,7 +292,7 @@ async def preview(
     request: Request,
     principal: CurrentPrincipal,
     lifecycle: Lifecycle,
-    draft_id: int,
+    draft_id: DraftId,
     audience: AudienceQuery = None,
 ) -> Response:
     body = await lifecycle.preview(draft_id, audience)
@@ -282,7 +307,7 @@ async def diff(
     request: Request,
     principal: CurrentPrincipal,
     lifecycle: Lifecycle,
-    draft_id: int,
+    draft_id: DraftId,
     audience: AudienceQuery = None,
 ) -> Response:
     draft = await lifecycle.draft(draft_id)
@@ -294,11 +319,15 @@ async def diff(
 @router.post(
     "/drafts/{draft_id}/approve",
     response_model=DraftOut,
+    openapi_extra=_schema(Digest),
     summary="Approve the draft version you reviewed (not your own)",
 )
 async def approve(
-    request: Request, principal: CurrentPrincipal, lifecycle: Lifecycle, draft_id: int, body: Digest
+    request: Request, principal: CurrentPrincipal, lifecycle: Lifecycle, draft_id: DraftId
 ) -> DraftOut:
+    body = await _small_json(request, Digest)
+    if body is None:
+        raise InvalidInput([Problem("$.digest", "the digest you reviewed is required")])
     draft = await lifecycle.approve(principal.id, draft_id, body.digest)
     return await _draft(lifecycle, draft)
 
@@ -306,14 +335,12 @@ async def approve(
 @router.post(
     "/drafts/{draft_id}/activate",
     response_model=VersionOut,
+    openapi_extra=_schema(MaybeDigest, required=False),
     summary="Make the draft the active version, atomically",
 )
 async def activate(
-    request: Request,
-    principal: CurrentPrincipal,
-    lifecycle: Lifecycle,
-    draft_id: int,
-    body: MaybeDigest | None = None,
+    request: Request, principal: CurrentPrincipal, lifecycle: Lifecycle, draft_id: DraftId
 ) -> VersionOut:
+    body = await _small_json(request, MaybeDigest)
     digest = body.digest if body is not None else None
     return _version(await lifecycle.activate(principal.id, draft_id, digest))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# SQLite's INTEGER is signed 64-bit: a larger id names nothing, and must not reach the driver
+MAX_ID = 2**63 - 1
+
 
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -76,7 +79,7 @@ class MaybeDigest(_Out):
 
 
 class RollbackIn(_Out):
-    to: int = Field(ge=1, description="the version number to serve again")
+    to: int = Field(ge=1, le=MAX_ID, description="the version number to serve again")
 
 
 class RollbackOut(_Out):

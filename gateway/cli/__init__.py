@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sqlite3
 import sys
 import time
 from collections.abc import Sequence
@@ -31,6 +32,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
     except DemarcError as exc:  # every error of the tree says what and where in its message
         print(f"demarc: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, sqlite3.Error) as exc:
+        # start-up on a broken machine (unreadable file, full disk): one line, not a traceback
+        print(f"demarc: cannot start: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

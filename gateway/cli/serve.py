@@ -12,7 +12,8 @@ def _serve(args: argparse.Namespace) -> int:
     from gateway.server import run, serve
     from gateway.settings import load_settings
 
-    settings = load_settings(args.config)
+    overrides = {"accept_data_loss": True} if args.accept_data_loss else {}
+    settings = load_settings(args.config, **overrides)
     run(serve(Gateway(settings), log_level=args.log_level))
     return 0
 
@@ -36,6 +37,11 @@ def add_commands(sub: Any) -> None:
     serve = sub.add_parser("serve", help="run both listeners")
     serve.add_argument("--config", type=Path, help="YAML settings file (DEMARC_* env overrides)")
     serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--accept-data-loss",
+        action="store_true",
+        help="start even though the database is below the last acknowledged revision",
+    )
     serve.set_defaults(func=_serve)
 
     schemas = sub.add_parser("schemas", help="JSON Schema").add_subparsers(

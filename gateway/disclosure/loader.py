@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -28,11 +29,77 @@ class LoadedPolicy:
         return self.digest[:12]
 
 
-def parse_policy(text: str, source: str = "<draft>") -> LoadedPolicy:
-    """Parse and validate one policy document; raises PolicyError naming every problem."""
+MAX_DEPTH = 32  # a real policy nests about 5 deep
+MAX_NODES = 100_000  # a real policy has a few hundred
+NESTED = f"nested deeper than {MAX_DEPTH} levels: a policy is a few levels of mappings and lists"
+ALIAS = "an alias (*name) is not allowed in a policy: write the value out where it is used"
+TOO_MANY = f"more than {MAX_NODES} values: a policy has a few hundred"
+
+
+class _Refused(Exception):
+    """A document refused for its shape, not its syntax; where, 1-based."""
+
+    def __init__(self, message: str, mark: Any) -> None:  # yaml.Mark, of either parser
+        super().__init__(message)
+        self.message = message
+        self.line: int = mark.line + 1 if mark else 1
+        self.column: int = mark.column + 1 if mark else 1
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader that refuses aliases and bounds nesting and size while composing.
+
+    PyYAML composes recursively (50,000 nested ``[`` overflow the stack) and expands nothing
+    itself, but any walk over the composed graph follows aliases: nine lines of aliases make
+    billions of nodes. Refusing aliases keeps every walk linear in the text.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._depth = 0
+        self._nodes = 0
+
+    def fetch_flow_collection_start(self, TokenClass: type) -> None:
+        # the scanner looks ahead over every open '[' for a possible key, quadratically: stop
+        # long before the composer would
+        if self.flow_level >= MAX_DEPTH:
+            raise _Refused(NESTED, self.get_mark())
+        super().fetch_flow_collection_start(TokenClass)
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent):
+            raise _Refused(ALIAS, event.start_mark)
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise _Refused(TOO_MANY, event.start_mark)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _Refused(NESTED, event.start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _compose(text: str) -> tuple[yaml.Node | None, object]:
+    loader = _BoundedLoader(text)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root = loader.get_single_node()
+        return root, (loader.construct_document(root) if root is not None else None)
+    finally:
+        loader.dispose()
+
+
+def parse_policy(text: str, source: str = "<draft>") -> LoadedPolicy:
+    """Parse and validate one policy document; raises PolicyError naming every problem.
+
+    CPU-bound on large texts: async callers run it in a thread.
+    """
+    try:
+        root, data = _compose(text)
+    except _Refused as exc:
+        raise PolicyError([Problem(f"{source}:{exc.line}:{exc.column}", exc.message)]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source

@@ -70,44 +70,59 @@ def _elements(header: str) -> list[dict[str, str]]:
 
 
 class ForwardedCertVerifier:
-    """Checks forwarded certificates against the CA bundle (cached per header value)."""
+    """Checks forwarded certificates against the CA bundle.
+
+    Verdicts are cached per header value, but only within the certificate's validity: a cached
+    "verified" must not outlive ``notAfter``. CRL changes rebuild the verifier (a new TLS
+    generation), and revocation itself is checked by the TLS layer on every request.
+    """
 
     def __init__(self, ca_bundle: Path) -> None:
         self._store = Store(x509.load_pem_x509_certificates(ca_bundle.read_bytes()))
-        self._cache: dict[str, Forwarded] = {}
+        self._cache: dict[str, tuple[Forwarded, datetime, datetime]] = {}
 
     def verify(self, header: str, now: datetime | None = None) -> Forwarded:
-        if now is None and header in self._cache:
-            return self._cache[header]
-        result = self._verify(header, now or datetime.now(UTC))
+        now = now or datetime.now(UTC)
+        hit = self._cache.get(header)
+        if hit is not None and hit[1] <= now < hit[2]:
+            return hit[0]
+        result, validity = self._verify(header, now)
         if len(self._cache) > 10_000:
             self._cache.clear()
-        if now is None and result.reason not in ("xfcc-expired",):
-            self._cache[header] = result
+        if validity is not None and validity[0] <= now < validity[1]:
+            self._cache[header] = (result, *validity)
+        else:
+            self._cache.pop(header, None)
         return result
 
-    def _verify(self, header: str, now: datetime) -> Forwarded:
+    def _verify(
+        self, header: str, now: datetime
+    ) -> tuple[Forwarded, tuple[datetime, datetime] | None]:
+        """The verdict, and the period it holds for (None: not to be cached)."""
         elements = _elements(header)
         if len(elements) != 1:
             # one hop, set by the proxy we trust (Envoy SANITIZE_SET); more is a chain of
             # proxies we do not know, or a client's own header appended to
-            return Forwarded(None, "xfcc-malformed")
+            return Forwarded(None, "xfcc-malformed"), None
         fields = elements[0]
         pem, digest = fields.get("cert"), fields.get("hash")
         if not pem or not digest:
-            return Forwarded(None, "xfcc-malformed")
+            return Forwarded(None, "xfcc-malformed"), None
         try:
             cert = x509.load_pem_x509_certificate(unquote(pem).encode())
             chain = x509.load_pem_x509_certificates(unquote(fields["chain"]).encode()) if (
                 "chain" in fields) else []  # fmt: skip
         except ValueError:
-            return Forwarded(None, "xfcc-malformed")
+            return Forwarded(None, "xfcc-malformed"), None
         der = cert.public_bytes(Encoding.DER)
         if hashlib.sha256(der).hexdigest() != digest.lower():
-            return Forwarded(None, "xfcc-hash-mismatch")
+            return Forwarded(None, "xfcc-hash-mismatch"), None
         verifier = PolicyBuilder().store(self._store).time(now).build_client_verifier()
         try:
-            verifier.verify(cert, [c for c in chain if c != cert])
+            path = verifier.verify(cert, [c for c in chain if c != cert]).chain
         except VerificationError:
-            return Forwarded(der, "xfcc-untrusted-cert")  # der kept: to name the cause
-        return Forwarded(der, None)
+            return Forwarded(der, "xfcc-untrusted-cert"), None  # der kept: to name the cause
+        # the verdict holds while every certificate of the verified path is within its dates
+        start = max(c.not_valid_before_utc for c in path)
+        end = min(c.not_valid_after_utc for c in path)
+        return Forwarded(der, None), (start, end)

@@ -17,6 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from gateway.errors import ConfigError
 from gateway.security.crl import CrlSet, load_crls
 
 log = logging.getLogger("demarc.tls")
@@ -24,6 +25,7 @@ log = logging.getLogger("demarc.tls")
 # ECDHE key exchange with AEAD ciphers only (TLS 1.2); TLS 1.3 suites are all AEAD
 CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
 MIN_RSA_BITS = 2048
+_FOREVER = datetime.max.replace(tzinfo=UTC)  # a verdict no clock changes
 
 
 def server_context(cert: Path, key: Path, ca: Path, crls: list[Path] | None) -> ssl.SSLContext:
@@ -98,11 +100,16 @@ class TlsState:
         self.rejections = rejections or Rejections()
         self.generation = 0
         self._stamp: tuple[tuple[str, float, int], ...] = ()
-        self._verdicts: dict[bytes, tuple[int, str | None]] = {}
+        # der → (generation, verdict, the instant it stops holding)
+        self._verdicts: dict[bytes, tuple[int, str | None, datetime]] = {}
         self.context: ssl.SSLContext
         self.crls = CrlSet()
+        self._error = ""
         if not self.reload():
-            raise ssl.SSLError(f"cannot load the TLS configuration ({cert}, {key}, {ca})")
+            raise ConfigError(
+                f"cannot load the TLS configuration ({cert}, {key}, {ca}): {self._error}; "
+                "check that the files exist, are readable, and that the key matches"
+            )
 
     def reload(self) -> bool:
         """Rebuild from the files; on any error keep serving with what was loaded before."""
@@ -113,7 +120,9 @@ class TlsState:
             context = server_context(files.cert, files.key, files.ca, crl_paths)
             crls = load_crls(files.crls, files.ca, datetime.now(UTC)) if files.check_crls else None
         except (OSError, ssl.SSLError, ValueError) as exc:
-            log.error("TLS reload failed, the previous configuration stays: %s", exc)
+            self._error = str(exc)
+            if self.generation:  # at start there is no previous one: the caller says so
+                log.error("TLS reload failed, the previous configuration stays: %s", exc)
             return False
         self.context = context
         self.crls = crls if crls is not None else CrlSet()
@@ -126,13 +135,9 @@ class TlsState:
         return True
 
     def reload_if_changed(self) -> bool:
-        """Reload when a file changed, and re-check CRL expiry (time alone can expire one)."""
+        """Reload when a file changed (a CRL's expiry bounds each cached verdict itself)."""
         if self._files.stamp() != self._stamp:
             return self.reload()
-        if self._files.check_crls:
-            now = datetime.now(UTC)
-            if any(expiry <= now for expiry in self.crls.next_update.values()):
-                self._verdicts.clear()
         return False
 
     def refuse(self, der: bytes | None) -> str | None:
@@ -143,41 +148,58 @@ class TlsState:
         """
         if der is None:
             return "no-certificate"
+        now = datetime.now(UTC)
         hit = self._verdicts.get(der)
-        if hit is not None and hit[0] == self.generation:
+        if hit is not None and hit[0] == self.generation and now < hit[2]:
             return hit[1]
-        verdict = self._judge(der)
+        verdict, until = self._judge(der, now)
         if len(self._verdicts) > 100_000:
             self._verdicts.clear()
-        # a verdict that depends on the clock (a CRL expiring) is not cached
-        if verdict not in ("crl-expired",):
-            self._verdicts[der] = (self.generation, verdict)
+        self._verdicts[der] = (self.generation, verdict, until)
         return verdict
 
-    def _judge(self, der: bytes) -> str | None:
+    def _judge(self, der: bytes, now: datetime) -> tuple[str | None, datetime]:
+        """The verdict, and until when it holds: a certificate's dates and its CRL's
+        nextUpdate bound every cached "accept" (a long keep-alive outlives either)."""
         try:
             cert = x509.load_der_x509_certificate(der)
         except ValueError:
-            return "bad-certificate"
-        try:
-            if cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
-                return "ca-as-client"
-        except x509.ExtensionNotFound:
-            pass
-        try:
-            eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-        except x509.ExtensionNotFound:
-            return "no-eku"
-        if ExtendedKeyUsageOID.CLIENT_AUTH not in eku:
-            return "wrong-eku"
-        key = cert.public_key()
-        if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_RSA_BITS:
-            return "weak-key"
-        if not isinstance(key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
-            return "unsupported-key"
+            return "bad-certificate", _FOREVER
+        verdict = _static_reason(cert)
+        if verdict is not None:
+            return verdict, _FOREVER
+        if now < cert.not_valid_before_utc:
+            return "not-yet-valid", cert.not_valid_before_utc
+        if now >= cert.not_valid_after_utc:
+            return "expired", _FOREVER
+        until = cert.not_valid_after_utc
         if self._files.check_crls:
-            return self.crls.reason(cert, datetime.now(UTC))
-        return None
+            expiry = self.crls.next_update.get(cert.issuer.public_bytes())
+            if expiry is not None and expiry > now:
+                until = min(until, expiry)
+            return self.crls.reason(cert, now), until
+        return None, until
+
+
+def _static_reason(cert: x509.Certificate) -> str | None:
+    """What is wrong with a certificate whatever the time: role, usage, key."""
+    try:
+        if cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
+            return "ca-as-client"
+    except x509.ExtensionNotFound:
+        pass
+    try:
+        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return "no-eku"
+    if ExtendedKeyUsageOID.CLIENT_AUTH not in eku:
+        return "wrong-eku"
+    key = cert.public_key()
+    if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_RSA_BITS:
+        return "weak-key"
+    if not isinstance(key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
+        return "unsupported-key"
+    return None
 
 
 _VERIFY_REASONS = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import sqlite3
 import threading
@@ -12,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from gateway.errors import ConfigError, StorageFull, StoreBehind
 from gateway.model import (
     AddMetricSamples,
     Alarm,
@@ -30,6 +32,7 @@ from gateway.model import (
 )
 from gateway.model.snapshot import change_kind
 from gateway.store.base import Committed
+from gateway.store.highwater import HighWater
 
 log = logging.getLogger("demarc.store")
 
@@ -57,6 +60,18 @@ _DECODERS: dict[str, msgspec.json.Decoder[Any]] = {
 _kinds_decoder = msgspec.json.Decoder(dict[str, int])
 
 Clock = Callable[[], datetime]
+CORRUPT = (
+    "the database {path} is damaged: restore it from a backup (or move it away to start "
+    "empty, accepting the loss with --accept-data-loss)"
+)
+BEHIND = (
+    "the database {path} is at revision {found} but revision {mark} was acknowledged (see "
+    "{mark_path}): acknowledged data is lost. Restore the database from a backup, or start "
+    "with --accept-data-loss to serve what is left"
+)
+FULL = (
+    "the gateway's storage is full: nothing of this request was stored; retry once space is freed"
+)
 
 
 class SqliteBackend:
@@ -67,20 +82,42 @@ class SqliteBackend:
     reads the state, never the history.
     """
 
-    def __init__(self, path: Path, *, clock: Clock = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        clock: Clock = lambda: datetime.now(UTC),
+        accept_loss: bool = False,
+    ) -> None:
         self.path = path
         self._clock = clock
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self._accept_loss = accept_loss
+        self._mark = HighWater(path.with_name(path.name + ".acked"))
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        # before any table exists: freed pages can then be returned to the file system
-        self._db.execute("PRAGMA auto_vacuum=INCREMENTAL")
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # FULL: a commit is on disk before it is acknowledged, even across a power loss
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(SCHEMA)
-        self._migrate()
+        try:
+            # before any table exists: freed pages can then be returned to the file system
+            self._db.execute("PRAGMA auto_vacuum=INCREMENTAL")
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # FULL: a commit is on disk before it is acknowledged, even across a power loss
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            # a damaged page found now, not by a failing write hours later
+            problems = [r[0] for r in self._db.execute("PRAGMA quick_check(5)")]
+            if problems != ["ok"]:
+                raise ConfigError(f"{CORRUPT.format(path=path)}: {'; '.join(problems)}")
+            self._db.executescript(SCHEMA)
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            if _disk_full(exc):
+                message = f"the disk holding {path} is full: free space, then start again"
+                raise ConfigError(message) from None
+            raise ConfigError(f"{CORRUPT.format(path=path)}: {exc}") from None
+        except ConfigError:
+            self._db.close()
+            raise
 
     def _migrate(self) -> None:
         """Bring a file written by an older Demarc to this layout; idempotent."""
@@ -117,7 +154,7 @@ class SqliteBackend:
         windows: list[Maintenance] = _decode_all("maintenance", bodies["maintenance"])
         samples: list[MetricSample] = _decode_all("metric", bodies["metric"])
         return Snapshot(
-            revision=int(meta.get("revision", 0)),
+            revision=self._check_mark(int(meta.get("revision", 0))),
             topology=topology,
             services={s.service_id: s for s in services},
             alarms={a.alarm_id: a for a in alarms},
@@ -147,9 +184,31 @@ class SqliteBackend:
                     ),
                 )
                 cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
+                self._mark.advance(snapshot.revision)
+            except BaseException as exc:
+                # after SQLITE_FULL SQLite has already rolled back: a second ROLLBACK would fail
+                # and hide the cause under "cannot rollback - no transaction is active"
+                if self._db.in_transaction:
+                    cur.execute("ROLLBACK")
+                if _disk_full(exc):
+                    log.error("storage full writing %s: %s", self.path, exc)
+                    raise StorageFull(FULL) from exc
                 raise
+
+    def _check_mark(self, revision: int) -> int:
+        """The revision to go on from: refuse to start below the acknowledged mark, unless the
+        operator accepts the loss; then numbering resumes above the mark, never reusing one."""
+        mark = self._mark.read()
+        if mark is None or revision >= mark:
+            self._mark.advance(revision)
+            return revision
+        message = BEHIND.format(
+            path=self.path, found=revision, mark=mark, mark_path=self._mark.path
+        )
+        if not self._accept_loss:
+            raise StoreBehind(message)
+        log.warning("accepted by --accept-data-loss: %s", message)
+        return mark
 
     def trim_log(self, before: datetime, vacuum_pages: int = 0) -> int:
         """Drop commit-log entries committed before ``before``, then return up to
@@ -179,6 +238,13 @@ class SqliteBackend:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            self._mark.close()
+
+
+def _disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, sqlite3.Error):
+        return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+    return isinstance(exc, OSError) and exc.errno == errno.ENOSPC
 
 
 def _decode_all(kind: str, bodies: list[bytes]) -> list[Any]:
