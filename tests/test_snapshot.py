@@ -139,7 +139,7 @@ class Oracle:
 def plain(snapshot: Snapshot) -> dict[str, Any]:
     """Every map and index of ``snapshot`` as plain dicts, to compare."""
 
-    def nested(index: Mapping[ResourceRef, Mapping[str, Any]]) -> dict[ResourceRef, Any]:
+    def nested(index: Mapping[Any, Mapping[str, Any]]) -> dict[Any, Any]:
         return {ref: dict(inner) for ref, inner in index.items()}
 
     return {
@@ -152,6 +152,7 @@ def plain(snapshot: Snapshot) -> dict[str, Any]:
         "kind_revisions": dict(snapshot.kind_revisions),
         "links_by_id": dict(snapshot.links_by_id),
         "interconnects_by_peer": dict(snapshot.interconnects_by_peer),
+        "services_by_customer": nested(snapshot.services_by_customer),
         "alarms_by_resource": nested(snapshot.alarms_by_resource),
         "metrics_by_resource": nested(snapshot.metrics_by_resource),
         "maintenance_by_resource": nested(snapshot.maintenance_by_resource),
@@ -171,6 +172,9 @@ def naive_indexes(oracle: Oracle) -> dict[str, Any]:
     by_metric: dict[ResourceRef, dict[str, MetricSample]] = {}
     for (ref, metric), s in oracle.metrics.items():
         by_metric.setdefault(ref, {})[metric] = s
+    by_customer: dict[str, dict[str, Service]] = {}
+    for s in oracle.services.values():
+        by_customer.setdefault(s.customer, {})[s.service_id] = s
     peers: dict[str, list[Link]] = {}
     for link in oracle.topology.links:
         if link.kind is LinkKind.INTERCONNECT and link.peer:
@@ -178,6 +182,7 @@ def naive_indexes(oracle: Oracle) -> dict[str, Any]:
     return {
         "links_by_id": {link.link_id: link for link in oracle.topology.links},
         "interconnects_by_peer": {p: tuple(links) for p, links in peers.items()},
+        "services_by_customer": by_customer,
         "alarms_by_resource": by_alarm,
         "metrics_by_resource": by_metric,
         "maintenance_by_resource": by_window,

@@ -41,10 +41,8 @@ def peer_resources(snapshot: Snapshot, peer: str) -> dict[ResourceRef, Link]:
 
 
 def customer_services(snapshot: Snapshot, customer: str) -> list[Service]:
-    return sorted(
-        (s for s in snapshot.services.values() if s.customer == customer),
-        key=lambda s: s.service_id,
-    )
+    mine = snapshot.services_by_customer.get(customer, _NONE)
+    return [mine[sid] for sid in sorted(mine)]
 
 
 def coverage(snapshot: Snapshot, service: Service) -> frozenset[ResourceRef]:

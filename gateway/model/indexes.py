@@ -7,9 +7,10 @@ from typing import TypeVar
 
 from immutables import Map, MapMutation
 
-from gateway.model.records import Alarm, Maintenance, MetricSample
+from gateway.model.records import Alarm, Maintenance, MetricSample, Service
 from gateway.model.topology import Link, LinkKind, ResourceRef, Topology
 
+K = TypeVar("K")
 V = TypeVar("V")
 
 #: resource → (object id or metric name → object): a persistent map of persistent maps, so
@@ -17,22 +18,20 @@ V = TypeVar("V")
 Grouped = Map[ResourceRef, Map[str, V]]
 
 
-def group(rows: Iterable[tuple[ResourceRef, str, V]]) -> Grouped[V]:
+def group(rows: Iterable[tuple[K, str, V]]) -> Map[K, Map[str, V]]:
     """A grouped index built from scratch (plain dicts first: one pass, then frozen)."""
-    out: dict[ResourceRef, dict[str, V]] = {}
+    out: dict[K, dict[str, V]] = {}
     for ref, key, value in rows:
         out.setdefault(ref, {})[key] = value
     return Map((ref, Map(inner)) for ref, inner in out.items())
 
 
-def group_add(index: MapMutation[ResourceRef, Map[str, V]], ref: ResourceRef, key: str,
-              value: V) -> None:  # fmt: skip
+def group_add(index: MapMutation[K, Map[str, V]], ref: K, key: str, value: V) -> None:
     inner: Map[str, V] = index.get(ref) or Map()
     index[ref] = inner.set(key, value)
 
 
-def group_remove(index: MapMutation[ResourceRef, Map[str, V]], ref: ResourceRef,
-                 key: str) -> None:  # fmt: skip
+def group_remove(index: MapMutation[K, Map[str, V]], ref: K, key: str) -> None:
     inner = index.get(ref)
     if inner is None or key not in inner:
         return
@@ -41,6 +40,10 @@ def group_remove(index: MapMutation[ResourceRef, Map[str, V]], ref: ResourceRef,
         index[ref] = rest
     else:
         del index[ref]  # no empty groups: an index equals one built from scratch
+
+
+def service_rows(services: Iterable[Service]) -> Iterable[tuple[str, str, Service]]:
+    return ((s.customer, s.service_id, s) for s in services)
 
 
 def alarm_rows(alarms: Iterable[Alarm]) -> Iterable[tuple[ResourceRef, str, Alarm]]:

@@ -48,6 +48,7 @@ class Snapshot:
         "_links_by_id",
         "_maintenance_by_resource",
         "_metrics_by_resource",
+        "_services_by_customer",
         "alarms",
         "kind_revisions",
         "maintenance",
@@ -65,6 +66,7 @@ class Snapshot:
     kind_revisions: Map[str, int]
     _links_by_id: Mapping[str, Link]
     _interconnects_by_peer: Mapping[str, tuple[Link, ...]]
+    _services_by_customer: Map[str, Map[str, Service]]
     _alarms_by_resource: ix.Grouped[Alarm]
     _metrics_by_resource: ix.Grouped[MetricSample]
     _maintenance_by_resource: ix.Grouped[Maintenance]
@@ -80,19 +82,21 @@ class Snapshot:
         kind_revisions: Mapping[str, int] | None = None,
     ) -> None:
         """A snapshot built from scratch (loading, tests); every index is built here once."""
+        services_map: Map[str, Service] = Map((services or {}).items())
         alarms_map: Map[str, Alarm] = Map((alarms or {}).items())
         metrics_map: Map[MetricKey, MetricSample] = Map((metrics or {}).items())
         maintenance_map: Map[str, Maintenance] = Map((maintenance or {}).items())
         self._fill(
             revision=revision,
             topology=topology,
-            services=Map((services or {}).items()),
+            services=services_map,
             alarms=alarms_map,
             metrics=metrics_map,
             maintenance=maintenance_map,
             kind_revisions=Map((kind_revisions or {}).items()),
             _links_by_id=ix.links_by_id(topology),
             _interconnects_by_peer=ix.interconnects_by_peer(topology),
+            _services_by_customer=ix.group(ix.service_rows(services_map.values())),
             _alarms_by_resource=ix.group(ix.alarm_rows(alarms_map.values())),
             _metrics_by_resource=ix.group(ix.metric_rows(metrics_map)),
             _maintenance_by_resource=ix.group(ix.maintenance_rows(maintenance_map.values())),
@@ -120,6 +124,11 @@ class Snapshot:
     @property
     def interconnects_by_peer(self) -> Mapping[str, tuple[Link, ...]]:
         return self._interconnects_by_peer
+
+    @property
+    def services_by_customer(self) -> Mapping[str, Mapping[str, Service]]:
+        """Services by the customer they belong to (service id → service)."""
+        return self._services_by_customer
 
     @property
     def alarms_by_resource(self) -> Mapping[ResourceRef, Mapping[str, Alarm]]:
@@ -150,14 +159,11 @@ class Snapshot:
                     _interconnects_by_peer=ix.interconnects_by_peer(topology),
                 )
             case UpsertServices(services=services):
-                merged = self.services.update((s.service_id, s) for s in services)
-                return self._derive(revision=revision, kind_revisions=kinds, services=merged)
+                return self._derive(revision=revision, kind_revisions=kinds,
+                                    **self._services(services, ()))  # fmt: skip
             case DeleteServices(service_ids=ids):
-                kept = self.services.mutate()
-                for sid in ids:
-                    kept.pop(sid, None)
-                left = kept.finish()
-                return self._derive(revision=revision, kind_revisions=kinds, services=left)
+                return self._derive(revision=revision, kind_revisions=kinds,
+                                    **self._services((), ids))  # fmt: skip
             case UpsertAlarms(alarms=alarms):
                 return self._derive(revision=revision, kind_revisions=kinds,
                                     **self._upsert_alarms(alarms))  # fmt: skip
@@ -168,6 +174,20 @@ class Snapshot:
                 return self._derive(revision=revision, kind_revisions=kinds,
                                     **self._upsert_windows(windows))  # fmt: skip
         raise TypeError(f"unknown change {type(change).__name__}")  # pragma: no cover
+
+    def _services(self, upsert: tuple[Service, ...], delete: tuple[str, ...]) -> dict[str, Any]:
+        by_id, by_customer = self.services.mutate(), self._services_by_customer.mutate()
+        for sid in (*delete, *(s.service_id for s in upsert)):
+            old = by_id.pop(sid, None)
+            if old is not None:
+                ix.group_remove(by_customer, old.customer, sid)
+        for service in upsert:
+            old = by_id.get(service.service_id)  # listed twice in one change: the last wins
+            if old is not None:
+                ix.group_remove(by_customer, old.customer, old.service_id)
+            by_id[service.service_id] = service
+            ix.group_add(by_customer, service.customer, service.service_id, service)
+        return {"services": by_id.finish(), "_services_by_customer": by_customer.finish()}
 
     def _upsert_alarms(self, alarms: tuple[Alarm, ...]) -> dict[str, Any]:
         by_id, by_ref = self.alarms.mutate(), self._alarms_by_resource.mutate()
