@@ -8,7 +8,6 @@ look data up, and the refresher's tests compare against a from-scratch render.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime, timedelta
 
 from gateway.disclosure.engine import DEPENDS
 from gateway.disclosure.scope import coverage, customer_services, peer_resources
@@ -75,18 +74,3 @@ def views_reading(role: str, views: Iterable[str], kind: Kind, *, scoped: bool) 
         if kinds is None or (kind in kinds and (view in network) != scoped):
             out.add(view)
     return out
-
-
-def clock_moments(
-    snapshot: Snapshot, history_hours: Iterable[int]
-) -> Iterator[tuple[datetime, Kind, tuple[ResourceRef, ...]]]:
-    """Every moment some view changes with no new data, with what changes then: a window
-    opens or closes (its resources), a cleared alarm leaves a history (its resource)."""
-    hours = set(history_hours)
-    for window in snapshot.maintenance.values():
-        for moment in (window.start, window.end):
-            yield moment, Kind.MAINTENANCE, window.resources
-    for alarm in snapshot.alarms.values():
-        if alarm.cleared_at is not None and alarm.resource is not None:
-            for h in hours:
-                yield alarm.cleared_at + timedelta(hours=h), Kind.ALARMS, (alarm.resource,)

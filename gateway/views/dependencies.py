@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
 from typing import TypeVar
 
 from gateway.disclosure import DEPENDS, CompiledPolicy
 from gateway.disclosure.reads import (
     audience_refs,
-    clock_moments,
     lookup_keys,
     on_internal_link,
     ref_nodes,
@@ -139,21 +137,6 @@ def stale_views(
 def unknown_views(policy: CompiledPolicy) -> set[str]:
     """Views the dependency tables do not describe: re-rendered on every change."""
     return set(policy.views) - set(DEPENDS.get(policy.role, {}))
-
-
-def clock_touched(
-    snapshot: Snapshot, since: datetime, now: datetime, history_hours: Iterable[int]
-) -> tuple[Touched, datetime | None]:
-    """What the clock changed in [since, now] (both ends: a moment rendered exactly on time may
-    still show the old state), and the next such moment after ``now``."""
-    refs: Touched = set()
-    upcoming: datetime | None = None
-    for moment, kind, where in clock_moments(snapshot, history_hours):
-        if since <= moment <= now:
-            refs.update((kind, ref) for ref in where)
-        elif moment > now and (upcoming is None or moment < upcoming):
-            upcoming = moment
-    return refs, upcoming
 
 
 def merge(into: Stale, more: Stale) -> None:
