@@ -125,11 +125,15 @@ class Refresher:
         for audience in [a for a in self._seen if a not in live]:
             self._forget(audience)
         full = await self._plan(snapshot, pending, live, now, histories)
-        plans = [
-            _Plan(audience, live[audience], frozenset(views & set(live[audience].views)))
-            for audience, views in self._dirty.items()
-            if audience in live
-        ]
+        plans: list[_Plan] = []
+        for audience, views in list(self._dirty.items()):
+            policy = live[audience]
+            wanted = frozenset(views & set(policy.views))
+            # a new policy publishes even with no views: it withdraws the old policy's ones
+            if wanted or self._seen.get(audience) != policy.version:
+                plans.append(_Plan(audience, policy, wanted))
+            else:  # e.g. a metric in a customer's scope: none of its views reads metrics
+                del self._dirty[audience]
         results: list[AudienceViews | None] = []
         for start in range(0, len(plans), self._slice):
             # slices: between them the event loop runs without competing for the GIL
