@@ -7,8 +7,8 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 import msgspec
@@ -27,6 +27,7 @@ from gateway.model import (
     Alarm,
     Change,
     DeleteServices,
+    PruneAlarms,
     ReplaceTopology,
     Severity,
     Snapshot,
@@ -35,7 +36,7 @@ from gateway.model import (
     UpsertServices,
 )
 from gateway.store.base import Committed
-from tests.leakgen import Case, Network, cases, networks
+from tests.leakgen import NOW, Case, Network, cases, networks
 
 SETTINGS = settings(
     max_examples=60,
@@ -45,18 +46,24 @@ SETTINGS = settings(
 
 
 @dataclass(frozen=True, slots=True)
-class PruneAlarms:
-    """A change type the vocabulary does not know (as retention may add): it must rebuild."""
+class ForgetAlarms:
+    """A change type the vocabulary does not know (as a future one may be): it must rebuild."""
 
     alarm_ids: tuple[str, ...]
 
 
 def _apply(snapshot: Snapshot, change: object, revision: int) -> Snapshot:
-    if isinstance(change, PruneAlarms):
+    if isinstance(change, ForgetAlarms):
         gone = set(change.alarm_ids)
-        kept = {k: v for k, v in snapshot.alarms.items() if k not in gone}
-        return replace(snapshot, revision=revision, alarms=kept)
-    assert not isinstance(change, PruneAlarms)
+        return Snapshot(
+            revision=revision,
+            topology=snapshot.topology,
+            services=snapshot.services,
+            alarms={k: v for k, v in snapshot.alarms.items() if k not in gone},
+            metrics=snapshot.metrics,
+            maintenance=snapshot.maintenance,
+            kind_revisions=snapshot.kind_revisions,
+        )
     return snapshot.apply(change, revision)  # type: ignore[arg-type]
 
 
@@ -121,7 +128,7 @@ def _pools(a: Network, b: Network) -> dict[str, list[object]]:
 
 def _change(data: st.DataObject, pools: dict[str, list[object]], snapshot: Snapshot) -> object:
     kind = data.draw(st.sampled_from(["topology", "services", "delete", "alarms", "windows",
-                                      "samples", "prune"]))  # fmt: skip
+                                      "samples", "prune", "forget"]))  # fmt: skip
 
     def some(pool: list[object]) -> tuple[object, ...]:
         return tuple(data.draw(st.lists(st.sampled_from(pool), max_size=4))) if pool else ()
@@ -139,7 +146,11 @@ def _change(data: st.DataObject, pools: dict[str, list[object]], snapshot: Snaps
             return UpsertMaintenance(some(pools["maintenance"]))  # type: ignore[arg-type]
         case "samples":
             return AddMetricSamples(some(pools["samples"]))  # type: ignore[arg-type]
-    return PruneAlarms(tuple(str(a) for a in some(list(snapshot.alarms))))
+        case "prune":  # retention's own change: followed, not rebuilt
+            when = data.draw(st.sampled_from([timedelta(days=-30), timedelta(days=1)]))
+            before = NOW + when
+            return PruneAlarms(tuple(str(a) for a in some(list(snapshot.alarms))), before)
+    return ForgetAlarms(tuple(str(a) for a in some(list(snapshot.alarms))))
 
 
 @SETTINGS
@@ -149,9 +160,9 @@ def test_incremental_vocabulary_equals_a_from_scratch_build(
     a: Network, b: Network, small: int, data: st.DataObject
 ) -> None:
     """Random changes (upserts, replacements, topology replaced, services deleted, alarms
-    pruned by an unknown change type), a batch now and then never delivered, the vocabulary
-    brought to a random recent snapshot between them: it always equals a fresh build. Small
-    tiers make the automaton merge and compact within a few changes."""
+    pruned by retention or by an unknown change type), a batch now and then never delivered,
+    the vocabulary brought to a random recent snapshot between them: it always equals a fresh
+    build. Small tiers make the automaton merge and compact within a few changes."""
     pools = _pools(a, b)
     everything = {**build_vocabulary(a.snapshot, disclosed=DisclosedTerms()).terms,
                   **build_vocabulary(b.snapshot, disclosed=DisclosedTerms()).terms}  # fmt: skip
@@ -180,8 +191,8 @@ def test_a_change_applies_only_up_to_the_snapshot_scanned() -> None:
     first = Snapshot()
     assert vocabulary.at(first) and vocabulary.rebuilds == 1
     second = first.apply(UpsertAlarms((alarm,)), 1)
-    third = _apply(second, PruneAlarms((alarm.alarm_id,)), 2)
-    vocabulary.follow([_committed(1, UpsertAlarms((alarm,))), _committed(2, PruneAlarms(("x",)))])
+    third = _apply(second, ForgetAlarms((alarm.alarm_id,)), 2)
+    vocabulary.follow([_committed(1, UpsertAlarms((alarm,))), _committed(2, ForgetAlarms(("x",)))])
     assert vocabulary.at(second) and vocabulary.rebuilds == 1  # followed, not rebuilt
     assert "alm-zq81k2x9" in vocabulary.terms()
     assert vocabulary.at(third) and vocabulary.rebuilds == 2  # unknown change: rebuilt

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -321,13 +320,22 @@ def test_retention_never_removes_what_a_policy_can_still_publish(tmp_path: Path)
         return store.snapshot
 
     after = with_store(tmp_path / "db.sqlite", body)
-    pruned = aged.alarms.keys() - after.alarms.keys()
+    pruned = set(aged.alarms) - set(after.alarms)
     # what went: cleared more than 168 h ago, and nothing else
     assert pruned and all(not aged.alarms[a].active for a in pruned)
     assert all(aged.alarms[a].cleared_at < now - horizon for a in pruned)  # type: ignore[operator]
     published_before = views(aged)
     # the same data with the alarms the store kept (only alarms went through the store)
-    assert published_before == views(replace(aged, alarms=after.alarms))
+    only_alarms_pruned = Snapshot(
+        revision=aged.revision,
+        topology=aged.topology,
+        services=aged.services,
+        alarms=after.alarms,
+        metrics=aged.metrics,
+        maintenance=aged.maintenance,
+        kind_revisions=aged.kind_revisions,
+    )
+    assert published_before == views(only_alarms_pruned)
     # and the views did show aged alarms up to their policy's history (the test is not empty)
     assert views(base) != published_before
 

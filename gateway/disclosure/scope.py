@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from typing import Never
 
 from gateway.model import (
     Alarm,
@@ -22,6 +23,7 @@ from gateway.model import (
 )
 
 INCIDENT_SEVERITIES = frozenset({Severity.CRITICAL, Severity.MAJOR, Severity.MINOR})
+_NONE: Mapping[str, Never] = {}  # nothing on a resource
 
 
 def interconnect_refs(link: Link) -> tuple[ResourceRef, ...]:
@@ -45,10 +47,8 @@ def peer_resources(snapshot: Snapshot, peer: str) -> dict[ResourceRef, Link]:
 
 
 def customer_services(snapshot: Snapshot, customer: str) -> list[Service]:
-    return sorted(
-        (s for s in snapshot.services.values() if s.customer == customer),
-        key=lambda s: s.service_id,
-    )
+    mine = snapshot.services_by_customer.get(customer, _NONE)
+    return [mine[sid] for sid in sorted(mine)]
 
 
 def coverage(snapshot: Snapshot, service: Service) -> frozenset[ResourceRef]:
@@ -71,7 +71,7 @@ def alarms_on(
     seen: dict[str, Alarm] = {}
     by_ref = snapshot.alarms_by_resource
     for ref in refs:
-        for alarm in by_ref.get(ref, ()):
+        for alarm in by_ref.get(ref, _NONE).values():
             if alarm.active or (alarm.cleared_at is not None and alarm.cleared_at >= horizon):
                 seen[alarm.alarm_id] = alarm
     return [seen[k] for k in sorted(seen)]
@@ -84,7 +84,7 @@ def maintenance_on(
     seen: dict[str, Maintenance] = {}
     by_ref = snapshot.maintenance_by_resource
     for ref in refs:
-        for window in by_ref.get(ref, ()):
+        for window in by_ref.get(ref, _NONE).values():
             if window.end > now and window.status not in _FINISHED:
                 seen[window.maintenance_id] = window
     return [seen[k] for k in sorted(seen)]
@@ -125,7 +125,7 @@ def service_status(snapshot: Snapshot, covered: frozenset[ResourceRef], now: dat
     in_maintenance = {
         ref
         for ref in covered
-        for w in snapshot.maintenance_by_resource.get(ref, ())
+        for w in snapshot.maintenance_by_resource.get(ref, _NONE).values()
         if w.active_at(now)
     }
     status = "operational"

@@ -14,6 +14,7 @@ from gateway.model import (
     DeleteServices,
     LinkKind,
     Maintenance,
+    PruneAlarms,
     ReplaceTopology,
     Service,
     Snapshot,
@@ -161,6 +162,8 @@ def touched(change: Change) -> Iterator[ObjectKey]:
             yield from (("service", i) for i in ids)
         case UpsertAlarms(alarms=alarms):
             yield from (("alarm", a.alarm_id) for a in alarms)
+        case PruneAlarms(alarm_ids=ids):  # retention: those still in the snapshot stay
+            yield from (("alarm", i) for i in ids)
         case UpsertMaintenance(windows=windows):
             yield from (("maintenance", w.maintenance_id) for w in windows)
         case AddMetricSamples():

@@ -62,8 +62,10 @@ def disclosed_for(policy: ActivePolicy, snapshot: Snapshot, audience: str) -> Di
         )
     # through the per-resource indexes: proportional to the audience's scope, not the network
     by_resource, by_window = snapshot.alarms_by_resource, snapshot.maintenance_by_resource
-    alarms = [a for ref in scope for a in by_resource.get(ref, ())]
-    windows = list({w.maintenance_id: w for ref in scope for w in by_window.get(ref, ())}.values())
+    alarms = [a for ref in scope for a in by_resource.get(ref, {}).values()]
+    windows = list(
+        {w.maintenance_id: w for ref in scope for w in by_window.get(ref, {}).values()}.values()
+    )
     mw_rule = getattr(rules, "maintenance", None)
     texts = _kept(alarm_rule, (a.text for a in alarms)) | _kept(
         mw_rule, (w.description for w in windows)

@@ -1,12 +1,15 @@
-"""An immutable snapshot of the whole internal model at one revision, with lookup indexes."""
+"""An immutable snapshot of the internal model at one revision; changes share its structure."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from datetime import datetime
 from enum import StrEnum
-from functools import cached_property
+from typing import Any
 
+from immutables import Map
+
+from gateway.model import indexes as ix
 from gateway.model.changes import (
     AddMetricSamples,
     Change,
@@ -18,7 +21,7 @@ from gateway.model.changes import (
     UpsertServices,
 )
 from gateway.model.records import Alarm, Maintenance, MetricSample, Service
-from gateway.model.topology import EMPTY_TOPOLOGY, Link, LinkKind, ResourceRef, Topology
+from gateway.model.topology import EMPTY_TOPOLOGY, Link, ResourceRef, Topology
 
 
 class Kind(StrEnum):
@@ -31,89 +34,214 @@ class Kind(StrEnum):
     MAINTENANCE = "maintenance"
 
 
-@dataclass(frozen=True, eq=False)
+MetricKey = tuple[ResourceRef, str]
+
+
 class Snapshot:
-    revision: int = 0
-    topology: Topology = EMPTY_TOPOLOGY
-    services: Mapping[str, Service] = field(default_factory=dict)
-    alarms: Mapping[str, Alarm] = field(default_factory=dict)
-    # the latest sample per (resource, metric)
-    metrics: Mapping[tuple[ResourceRef, str], MetricSample] = field(default_factory=dict)
-    maintenance: Mapping[str, Maintenance] = field(default_factory=dict)
-    kind_revisions: Mapping[str, int] = field(default_factory=dict)
+    """The model at one revision. Never mutated: renders read it in worker threads while the
+    store commits the next one. ``apply`` returns a new snapshot that shares every unchanged
+    part with this one (persistent maps), indexes included, so a change costs O(change).
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_alarms_by_resource",
+        "_interconnects_by_peer",
+        "_links_by_id",
+        "_maintenance_by_resource",
+        "_metrics_by_resource",
+        "_services_by_customer",
+        "alarms",
+        "kind_revisions",
+        "maintenance",
+        "metrics",
+        "revision",
+        "services",
+        "topology",
+    )
+    revision: int
+    topology: Topology
+    services: Map[str, Service]
+    alarms: Map[str, Alarm]
+    metrics: Map[MetricKey, MetricSample]  # the latest sample per (resource, metric)
+    maintenance: Map[str, Maintenance]
+    kind_revisions: Map[str, int]
+    _links_by_id: Mapping[str, Link]
+    _interconnects_by_peer: Mapping[str, tuple[Link, ...]]
+    _services_by_customer: Map[str, Map[str, Service]]
+    _alarms_by_resource: ix.Grouped[Alarm]
+    _metrics_by_resource: ix.Grouped[MetricSample]
+    _maintenance_by_resource: ix.Grouped[Maintenance]
+
+    def __init__(
+        self,
+        revision: int = 0,
+        topology: Topology = EMPTY_TOPOLOGY,
+        services: Mapping[str, Service] | None = None,
+        alarms: Mapping[str, Alarm] | None = None,
+        metrics: Mapping[MetricKey, MetricSample] | None = None,
+        maintenance: Mapping[str, Maintenance] | None = None,
+        kind_revisions: Mapping[str, int] | None = None,
+    ) -> None:
+        """A snapshot built from scratch (loading, tests); every index is built here once."""
+        services_map: Map[str, Service] = Map((services or {}).items())
+        alarms_map: Map[str, Alarm] = Map((alarms or {}).items())
+        metrics_map: Map[MetricKey, MetricSample] = Map((metrics or {}).items())
+        maintenance_map: Map[str, Maintenance] = Map((maintenance or {}).items())
+        self._fill(
+            revision=revision,
+            topology=topology,
+            services=services_map,
+            alarms=alarms_map,
+            metrics=metrics_map,
+            maintenance=maintenance_map,
+            kind_revisions=Map((kind_revisions or {}).items()),
+            _links_by_id=ix.links_by_id(topology),
+            _interconnects_by_peer=ix.interconnects_by_peer(topology),
+            _services_by_customer=ix.group(ix.service_rows(services_map.values())),
+            _alarms_by_resource=ix.group(ix.alarm_rows(alarms_map.values())),
+            _metrics_by_resource=ix.group(ix.metric_rows(metrics_map)),
+            _maintenance_by_resource=ix.group(ix.maintenance_rows(maintenance_map.values())),
+        )
+
+    def _fill(self, **values: Any) -> None:
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Snapshot is immutable; cannot set {name!r} (use apply)")
+
+    def _derive(self, **changes: Any) -> Snapshot:
+        """A new snapshot sharing everything with this one except ``changes``."""
+        new = Snapshot.__new__(Snapshot)
+        new._fill(**{**{name: getattr(self, name) for name in _FIELDS}, **changes})
+        return new
+
+    # -- indexes, kept up to date by apply ------------------------------------------------
+
+    @property
+    def links_by_id(self) -> Mapping[str, Link]:
+        return self._links_by_id
+
+    @property
+    def interconnects_by_peer(self) -> Mapping[str, tuple[Link, ...]]:
+        return self._interconnects_by_peer
+
+    @property
+    def services_by_customer(self) -> Mapping[str, Mapping[str, Service]]:
+        """Services by the customer they belong to (service id → service)."""
+        return self._services_by_customer
+
+    @property
+    def alarms_by_resource(self) -> Mapping[ResourceRef, Mapping[str, Alarm]]:
+        """Alarms by the resource they are on (alarm id → alarm; in no particular order)."""
+        return self._alarms_by_resource
+
+    @property
+    def metrics_by_resource(self) -> Mapping[ResourceRef, Mapping[str, MetricSample]]:
+        return self._metrics_by_resource
+
+    @property
+    def maintenance_by_resource(self) -> Mapping[ResourceRef, Mapping[str, Maintenance]]:
+        """Windows by each resource they list (maintenance id → window)."""
+        return self._maintenance_by_resource
+
+    # -- changes --------------------------------------------------------------------------
 
     def apply(self, change: Change, revision: int) -> Snapshot:
-        """The snapshot after ``change``, committed as ``revision``."""
-        kind = change_kind(change)
-        kinds = {**self.kind_revisions, kind.value: revision}
+        """The snapshot after ``change``, committed as ``revision``; this one is unchanged."""
+        kinds = self.kind_revisions.set(change_kind(change).value, revision)
         match change:
             case ReplaceTopology(topology=topology):
-                return replace(self, revision=revision, topology=topology, kind_revisions=kinds)
+                return self._derive(
+                    revision=revision,
+                    kind_revisions=kinds,
+                    topology=topology,
+                    _links_by_id=ix.links_by_id(topology),
+                    _interconnects_by_peer=ix.interconnects_by_peer(topology),
+                )
             case UpsertServices(services=services):
-                merged = {**self.services, **{s.service_id: s for s in services}}
-                return replace(self, revision=revision, services=merged, kind_revisions=kinds)
+                return self._derive(revision=revision, kind_revisions=kinds,
+                                    **self._services(services, ()))  # fmt: skip
             case DeleteServices(service_ids=ids):
-                gone = set(ids)
-                kept = {k: v for k, v in self.services.items() if k not in gone}
-                return replace(self, revision=revision, services=kept, kind_revisions=kinds)
+                return self._derive(revision=revision, kind_revisions=kinds,
+                                    **self._services((), ids))  # fmt: skip
             case UpsertAlarms(alarms=alarms):
-                merged_alarms = {**self.alarms, **{a.alarm_id: a for a in alarms}}
-                return replace(self, revision=revision, alarms=merged_alarms, kind_revisions=kinds)
+                return self._derive(revision=revision, kind_revisions=kinds,
+                                    **self._upsert_alarms(alarms))  # fmt: skip
             case PruneAlarms(alarm_ids=ids, before=before):
-                pruned = {
-                    a for a in ids if a in self.alarms and self.alarms[a].ended_before(before)
-                }
-                kept_alarms = {k: v for k, v in self.alarms.items() if k not in pruned}
-                return replace(self, revision=revision, alarms=kept_alarms, kind_revisions=kinds)
+                return self._derive(revision=revision, kind_revisions=kinds,
+                                    **self._prune_alarms(ids, before))  # fmt: skip
             case AddMetricSamples(samples=samples):
-                latest = dict(self.metrics)
-                for s in samples:
-                    key = (s.resource, s.metric)
-                    old = latest.get(key)
-                    if old is None or old.at <= s.at:
-                        latest[key] = s
-                return replace(self, revision=revision, metrics=latest, kind_revisions=kinds)
+                return self._derive(revision=revision, kind_revisions=kinds,
+                                    **self._add_samples(samples))  # fmt: skip
             case UpsertMaintenance(windows=windows):
-                merged_mw = {**self.maintenance, **{w.maintenance_id: w for w in windows}}
-                return replace(self, revision=revision, maintenance=merged_mw, kind_revisions=kinds)
+                return self._derive(revision=revision, kind_revisions=kinds,
+                                    **self._upsert_windows(windows))  # fmt: skip
         raise TypeError(f"unknown change {type(change).__name__}")  # pragma: no cover
 
-    # -- indexes, built once per snapshot on first use -------------------------------------
+    def _services(self, upsert: tuple[Service, ...], delete: tuple[str, ...]) -> dict[str, Any]:
+        by_id, by_customer = self.services.mutate(), self._services_by_customer.mutate()
+        for sid in (*delete, *(s.service_id for s in upsert)):
+            old = by_id.pop(sid, None)
+            if old is not None:
+                ix.group_remove(by_customer, old.customer, sid)
+        for service in upsert:
+            old = by_id.get(service.service_id)  # listed twice in one change: the last wins
+            if old is not None:
+                ix.group_remove(by_customer, old.customer, old.service_id)
+            by_id[service.service_id] = service
+            ix.group_add(by_customer, service.customer, service.service_id, service)
+        return {"services": by_id.finish(), "_services_by_customer": by_customer.finish()}
 
-    @cached_property
-    def links_by_id(self) -> Mapping[str, Link]:
-        return {link.link_id: link for link in self.topology.links}
-
-    @cached_property
-    def interconnects_by_peer(self) -> Mapping[str, tuple[Link, ...]]:
-        out: dict[str, list[Link]] = {}
-        for link in self.topology.links:
-            if link.kind is LinkKind.INTERCONNECT and link.peer is not None:
-                out.setdefault(link.peer, []).append(link)
-        return {peer: tuple(links) for peer, links in out.items()}
-
-    @cached_property
-    def alarms_by_resource(self) -> Mapping[ResourceRef, tuple[Alarm, ...]]:
-        out: dict[ResourceRef, list[Alarm]] = {}
-        for alarm in self.alarms.values():
+    def _upsert_alarms(self, alarms: tuple[Alarm, ...]) -> dict[str, Any]:
+        by_id, by_ref = self.alarms.mutate(), self._alarms_by_resource.mutate()
+        for alarm in alarms:
+            old = by_id.get(alarm.alarm_id)
+            if old is not None and old.resource is not None:
+                ix.group_remove(by_ref, old.resource, old.alarm_id)
+            by_id[alarm.alarm_id] = alarm
             if alarm.resource is not None:
-                out.setdefault(alarm.resource, []).append(alarm)
-        return {ref: tuple(sorted(a, key=lambda x: x.alarm_id)) for ref, a in out.items()}
+                ix.group_add(by_ref, alarm.resource, alarm.alarm_id, alarm)
+        return {"alarms": by_id.finish(), "_alarms_by_resource": by_ref.finish()}
 
-    @cached_property
-    def metrics_by_resource(self) -> Mapping[ResourceRef, Mapping[str, MetricSample]]:
-        out: dict[ResourceRef, dict[str, MetricSample]] = {}
-        for (ref, metric), sample in self.metrics.items():
-            out.setdefault(ref, {})[metric] = sample
-        return out
+    def _prune_alarms(self, ids: tuple[str, ...], before: datetime) -> dict[str, Any]:
+        """Drop the alarms of ``ids`` that ended before ``before`` (an alarm raised again since
+        the prune was planned is active, or ended later, and stays)."""
+        by_id, by_ref = self.alarms.mutate(), self._alarms_by_resource.mutate()
+        for alarm_id in ids:
+            old = by_id.get(alarm_id)
+            if old is None or not old.ended_before(before):
+                continue
+            if old.resource is not None:
+                ix.group_remove(by_ref, old.resource, alarm_id)
+            del by_id[alarm_id]
+        return {"alarms": by_id.finish(), "_alarms_by_resource": by_ref.finish()}
 
-    @cached_property
-    def maintenance_by_resource(self) -> Mapping[ResourceRef, tuple[Maintenance, ...]]:
-        out: dict[ResourceRef, list[Maintenance]] = {}
-        for window in self.maintenance.values():
+    def _add_samples(self, samples: tuple[MetricSample, ...]) -> dict[str, Any]:
+        latest, by_ref = self.metrics.mutate(), self._metrics_by_resource.mutate()
+        for s in samples:
+            key = (s.resource, s.metric)
+            old = latest.get(key)
+            if old is None or old.at <= s.at:  # a late sample never replaces a newer one
+                latest[key] = s
+                ix.group_add(by_ref, s.resource, s.metric, s)
+        return {"metrics": latest.finish(), "_metrics_by_resource": by_ref.finish()}
+
+    def _upsert_windows(self, windows: tuple[Maintenance, ...]) -> dict[str, Any]:
+        by_id, by_ref = self.maintenance.mutate(), self._maintenance_by_resource.mutate()
+        for window in windows:
+            old = by_id.get(window.maintenance_id)
+            if old is not None:
+                for ref in old.resources:
+                    ix.group_remove(by_ref, ref, old.maintenance_id)
+            by_id[window.maintenance_id] = window
             for ref in window.resources:
-                out.setdefault(ref, []).append(window)
-        return {ref: tuple(w) for ref, w in out.items()}
+                ix.group_add(by_ref, ref, window.maintenance_id, window)
+        return {"maintenance": by_id.finish(), "_maintenance_by_resource": by_ref.finish()}
+
+
+_FIELDS = tuple(name for name in Snapshot.__slots__ if name != "__weakref__")
 
 
 def change_kind(change: Change) -> Kind:

@@ -1,0 +1,152 @@
+"""Which audiences read which resources, and which of their views a set of changes makes stale."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TypeVar
+
+from gateway.disclosure import DEPENDS, CompiledPolicy
+from gateway.disclosure.reads import (
+    audience_refs,
+    lookup_keys,
+    on_internal_link,
+    ref_nodes,
+    views_reading,
+)
+from gateway.model import (
+    AddMetricSamples,
+    Change,
+    DeleteServices,
+    Kind,
+    PruneAlarms,
+    ResourceRef,
+    Snapshot,
+    UpsertAlarms,
+    UpsertMaintenance,
+    UpsertServices,
+)
+
+K = TypeVar("K")
+#: audience → views to re-render
+Stale = dict[str, set[str]]
+Touched = set[tuple[Kind, ResourceRef]]
+
+
+class DependencyIndex:
+    """Resource → audiences whose scope holds it, and node → audiences with anything on it."""
+
+    def __init__(self) -> None:
+        self._scopes: dict[str, tuple[frozenset[ResourceRef], frozenset[str]]] = {}
+        self._by_ref: dict[ResourceRef, set[str]] = {}
+        self._by_node: dict[str, set[str]] = {}
+
+    def __contains__(self, audience: object) -> bool:
+        return audience in self._scopes
+
+    def clear(self) -> None:
+        self._scopes.clear()
+        self._by_ref.clear()
+        self._by_node.clear()
+
+    def update(self, snapshot: Snapshot, audience: str) -> None:
+        """(Re)compute ``audience``'s scope in ``snapshot``."""
+        self.drop(audience)
+        refs = audience_refs(snapshot, audience)
+        nodes = frozenset(n for ref in refs for n in ref_nodes(snapshot, ref))
+        self._scopes[audience] = (refs, nodes)
+        for ref in refs:
+            self._by_ref.setdefault(ref, set()).add(audience)
+        for node in nodes:
+            self._by_node.setdefault(node, set()).add(audience)
+
+    def drop(self, audience: str) -> None:
+        refs, nodes = self._scopes.pop(audience, (frozenset(), frozenset()))
+        for ref in refs:
+            _discard(self._by_ref, ref, audience)
+        for node in nodes:
+            _discard(self._by_node, node, audience)
+
+    def audiences(self, ref: ResourceRef) -> set[str]:
+        """Audiences whose views may read data on ``ref``. A node-level resource reaches every
+        audience with anything on that node, whether or not its views look the node up."""
+        out: set[str] = set()
+        for key in lookup_keys(ref):
+            out |= self._by_ref.get(key, set())
+        if ref.node is not None and ref.tp is None:
+            out |= self._by_node.get(ref.node, set())
+        return out
+
+
+def _discard(index: dict[K, set[str]], key: K, audience: str) -> None:
+    users = index.get(key)
+    if users is not None:
+        users.discard(audience)
+        if not users:
+            del index[key]
+
+
+def touched(changes: Iterable[Change], before: Snapshot) -> tuple[Touched, set[str], bool]:
+    """What ``changes`` touched: (kind, resource) pairs, customers whose services changed, and
+    whether anything else changed (a topology, or a change of a type not known here)."""
+    refs: Touched = set()
+    customers: set[str] = set()
+    for change in changes:
+        match change:
+            case UpsertAlarms(alarms=alarms):
+                for alarm in alarms:
+                    old = before.alarms.get(alarm.alarm_id)  # an alarm can move: both places
+                    for where in (alarm.resource, old.resource if old else None):
+                        if where is not None:
+                            refs.add((Kind.ALARMS, where))
+            case PruneAlarms(alarm_ids=ids):
+                # retention: what it drops is past every history, but the views that read
+                # those resources are the ones to check
+                for alarm_id in ids:
+                    pruned = before.alarms.get(alarm_id)
+                    if pruned is not None and pruned.resource is not None:
+                        refs.add((Kind.ALARMS, pruned.resource))
+            case AddMetricSamples(samples=samples):
+                refs.update((Kind.METRICS, s.resource) for s in samples)
+            case UpsertMaintenance(windows=windows):
+                for window in windows:
+                    old_mw = before.maintenance.get(window.maintenance_id)
+                    for ref in (*window.resources, *(old_mw.resources if old_mw else ())):
+                        refs.add((Kind.MAINTENANCE, ref))
+            case UpsertServices(services=services):
+                for service in services:
+                    customers.add(service.customer)
+                    if (was := before.services.get(service.service_id)) is not None:
+                        customers.add(was.customer)  # a service moved: its old owner too
+            case DeleteServices(service_ids=ids):
+                customers.update(s.customer for i in ids if (s := before.services.get(i)))
+            case _:  # a topology, or a change this planner does not know: everything
+                return refs, customers, True
+    return refs, customers, False
+
+
+def stale_views(
+    refs: Touched, snapshot: Snapshot, index: DependencyIndex, live: Mapping[str, CompiledPolicy]
+) -> Stale:
+    """The views of ``live`` audiences that data changed on ``refs`` can alter."""
+    out: Stale = {}
+    for kind, ref in refs:
+        for audience in index.audiences(ref):
+            if (policy := live.get(audience)) is not None:
+                views = views_reading(policy.role, policy.views, kind, scoped=True)
+                out.setdefault(audience, set()).update(views)
+        if on_internal_link(snapshot, ref):
+            for audience, policy in live.items():
+                views = views_reading(policy.role, policy.views, kind, scoped=False)
+                if views:
+                    out.setdefault(audience, set()).update(views)
+    return out
+
+
+def unknown_views(policy: CompiledPolicy) -> set[str]:
+    """Views the dependency tables do not describe: re-rendered on every change."""
+    return set(policy.views) - set(DEPENDS.get(policy.role, {}))
+
+
+def merge(into: Stale, more: Stale) -> None:
+    for audience, views in more.items():
+        into.setdefault(audience, set()).update(views)

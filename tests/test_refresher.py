@@ -1,0 +1,284 @@
+"""Tests for the refresher: only what a change can alter re-renders, and no view is ever stale."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gateway.demo.network import build_demo
+from gateway.disclosure import LoadedPolicy, PolicySet, compile_policy, load_policy_dir
+from gateway.leakguard.screen import Screen
+from gateway.model import (
+    AddMetricSamples,
+    Alarm,
+    Change,
+    DeleteServices,
+    Link,
+    Maintenance,
+    MaintenanceStatus,
+    MetricSample,
+    OperStatus,
+    PruneAlarms,
+    ReplaceTopology,
+    ResourceRef,
+    Service,
+    Severity,
+    Snapshot,
+    Topology,
+    UpsertAlarms,
+    UpsertMaintenance,
+    UpsertServices,
+)
+from gateway.policy.testing import snapshot_from
+from gateway.store import Committed
+from gateway.views import Refresher, ViewCache
+from tests.leakgen import NOW, Case, cases
+
+SECRET = b"refresher-test-secret"
+POLICIES = Path(__file__).resolve().parents[1] / "policies"
+H = timedelta(hours=1)
+
+
+class Gateway:
+    """A store's part, by hand: commits advance the snapshot and poke the refresher."""
+
+    def __init__(self, snapshot: Snapshot, audiences: list[str], loaded: Iterable[LoadedPolicy],
+                 now: datetime) -> None:  # fmt: skip
+        self.snapshot, self.now, self.audiences = snapshot, now, audiences
+        self.loaded = list(loaded)
+        policies = PolicySet(compile_policy(p) for p in self.loaded)
+        self.cache = ViewCache()
+        self.refresher = Refresher(
+            self.cache, lambda: self.snapshot, lambda: self.audiences, lambda: policies,
+            SECRET, clock=lambda: self.now, screen=Screen(enabled=False), slice_size=3,
+        )  # fmt: skip
+
+    def commit(self, *changes: Change) -> None:
+        batch = []
+        for change in changes:
+            revision = self.snapshot.revision + 1
+            self.snapshot = self.snapshot.apply(change, revision)
+            batch.append(Committed(revision, change, "source/test"))
+        self.refresher.poke(batch)
+
+    async def views(self) -> dict[str, Any]:
+        return {a: summary(self.cache, a) for a in self.audiences}
+
+    async def fresh(self) -> dict[str, Any]:
+        """Every audience rendered from scratch: new compiled policies, cache and refresher."""
+        other = Gateway(self.snapshot, self.audiences, self.loaded, self.now)
+        await other.refresher.refresh()
+        return await other.views()
+
+
+def summary(cache: ViewCache, audience: str) -> Any:
+    views = cache.get(audience)
+    return dict(views.contents), dict(views.item_contents), views.withheld
+
+
+# -- one alarm on one interconnect ------------------------------------------------------------
+
+
+def covers(snapshot: Snapshot, service: Service, ref: ResourceRef) -> bool:
+    """Written out here: a service's endpoints and resources, their routers, a link's ends."""
+    refs = {ResourceRef(service=service.service_id)}
+    for r in (*service.endpoints, *service.resources):
+        refs.add(r)
+        if r.node and r.tp:
+            refs.add(ResourceRef(node=r.node))
+        for link in snapshot.topology.links:
+            if r.link == link.link_id:
+                refs |= {ResourceRef(node=link.source_node, tp=link.source_tp),
+                         ResourceRef(node=link.source_node),
+                         ResourceRef(node=link.dest_node, tp=link.dest_tp),
+                         ResourceRef(node=link.dest_node)}  # fmt: skip
+    return ref in refs
+
+
+def demo_gateway() -> Gateway:
+    demo = build_demo(NOW)
+    audiences = [f"peer/{p}" for p in demo.peers] + [f"customer/{c}" for c in demo.customers]
+    return Gateway(snapshot_from(demo.documents()), audiences, load_policy_dir(POLICIES), NOW)
+
+
+def test_one_alarm_on_an_interconnect_renders_only_that_peers_views() -> None:
+    async def main() -> None:
+        gw = demo_gateway()
+        await gw.refresher.refresh()
+        before = dict(gw.refresher.renders)
+        assert set(before) == set(gw.audiences)  # the first refresh renders everyone
+        link: Link = gw.snapshot.interconnects_by_peer["acme"][0]
+        ref = ResourceRef(link=link.link_id)
+        gw.commit(UpsertAlarms((Alarm("al-new", ref, Severity.CRITICAL, NOW - H),)))
+        await gw.refresher.refresh()
+        rendered = {a: n - before[a] for a, n in gw.refresher.renders.items() if n != before[a]}
+        customers = {f"customer/{s.customer}" for s in gw.snapshot.services.values()
+                     if covers(gw.snapshot, s, ref)}  # fmt: skip
+        # acme: its interconnects (status), alarms, and both topology views, which tell the
+        # same status for the circuit; its maintenance view reads no alarms
+        assert rendered.pop("peer/acme") == 4
+        assert set(rendered) == customers
+        assert await gw.views() == await gw.fresh()
+        assert b"down" in gw.cache.get("peer/acme").contents["interconnects"]
+
+    asyncio.run(main())
+
+
+def test_a_retention_prune_renders_only_the_audiences_of_what_it_drops() -> None:
+    async def main() -> None:
+        gw = demo_gateway()
+        link: Link = gw.snapshot.interconnects_by_peer["acme"][0]
+        ref = ResourceRef(link=link.link_id)
+        old = Alarm("al-old", ref, Severity.MAJOR, NOW - 900 * H, cleared_at=NOW - 800 * H)
+        gw.commit(UpsertAlarms((old,)))
+        await gw.refresher.refresh()
+        before = dict(gw.refresher.renders)
+        gw.commit(PruneAlarms(("al-old",), NOW - 700 * H))
+        await gw.refresher.refresh()
+        rendered = {a for a, n in gw.refresher.renders.items() if n != before.get(a)}
+        assert "al-old" not in gw.snapshot.alarms
+        assert "peer/acme" in rendered or rendered == set()  # at most those reading the circuit
+        assert "peer/globalnet" not in rendered and len(rendered) < len(gw.audiences)
+        assert await gw.views() == await gw.fresh()
+
+    asyncio.run(main())
+
+
+def test_a_node_alarm_reaches_every_audience_on_that_node() -> None:
+    async def main() -> None:
+        gw = demo_gateway()
+        await gw.refresher.refresh()
+        before = dict(gw.refresher.renders)
+        link = gw.snapshot.interconnects_by_peer["acme"][0]
+        gw.commit(UpsertAlarms((Alarm("al-node", ResourceRef(node=link.source_node),
+                                      Severity.MAJOR, NOW - H),)))  # fmt: skip
+        await gw.refresher.refresh()
+        assert gw.refresher.renders["peer/acme"] > before["peer/acme"]
+        assert await gw.views() == await gw.fresh()
+
+    asyncio.run(main())
+
+
+def test_nothing_new_renders_nothing_and_a_clock_boundary_only_what_it_changes() -> None:
+    async def main() -> None:
+        gw = demo_gateway()
+        await gw.refresher.refresh()
+        before = dict(gw.refresher.renders)
+        await gw.refresher.refresh()
+        assert dict(gw.refresher.renders) == before
+        link = gw.snapshot.interconnects_by_peer["acme"][0]
+        ref = ResourceRef(link=link.link_id)
+        gw.commit(UpsertMaintenance((Maintenance("mw-t", (ref,), NOW + H, NOW + 2 * H),)))
+        await gw.refresher.refresh()
+        before = dict(gw.refresher.renders)
+        gw.now = NOW + H + timedelta(seconds=1)  # the window opens: no new data, only time
+        await gw.refresher.refresh()
+        rendered = {a for a, n in gw.refresher.renders.items() if n != before[a]}
+        assert "peer/acme" in rendered and "peer/globalnet" not in rendered
+        assert await gw.views() == await gw.fresh()
+
+    asyncio.run(main())
+
+
+# -- random change sequences against a from-scratch render -----------------------------------
+
+
+def refs_of(snapshot: Snapshot) -> list[ResourceRef]:
+    refs = [ResourceRef(link=link.link_id) for link in snapshot.topology.links]
+    refs += [ResourceRef(node=l.source_node, tp=l.source_tp) for l in snapshot.topology.links]  # noqa: E741
+    refs += [ResourceRef(node=n.node_id) for n in snapshot.topology.nodes]
+    refs += [ResourceRef(service=s) for s in snapshot.services]
+    return refs
+
+
+@st.composite
+def steps(draw: st.DrawFn, case: Case) -> list[tuple[str, Any]]:
+    snapshot = case.network.snapshot
+    ref = st.sampled_from(refs_of(snapshot))
+    alarm_ids = st.sampled_from([*snapshot.alarms, "al-x", "al-y"])
+    window_ids = st.sampled_from([*snapshot.maintenance, "mw-x"])
+    service_ids = st.sampled_from([*snapshot.services, "sv-x"])
+    customers = st.sampled_from([*case.network.customers, "nobody-cust"])
+    at = st.integers(-30, 30).map(lambda h: NOW + h * H)
+    alarm = st.builds(Alarm, alarm_ids, st.none() | ref, st.sampled_from(list(Severity)), at,
+                      cleared_at=st.none() | at)  # fmt: skip
+    window = st.builds(Maintenance, window_ids, st.lists(ref, min_size=1, max_size=2).map(tuple),
+                       at, at.map(lambda t: t + 3 * H),
+                       status=st.sampled_from(list(MaintenanceStatus)))  # fmt: skip
+    service = st.builds(Service, service_ids, customers,
+                        endpoints=st.lists(ref, max_size=2).map(tuple),
+                        resources=st.lists(ref, max_size=2).map(tuple))  # fmt: skip
+    sample = st.builds(MetricSample, ref, st.sampled_from(["utilisation_pct", "delay_ms"]),
+                       st.floats(0, 100), at)  # fmt: skip
+
+    def flap(topology: Topology) -> ReplaceTopology:
+        links = tuple(
+            link if i else msgspec_replace(link, OperStatus.DOWN)
+            for i, link in enumerate(topology.links)
+        )
+        return ReplaceTopology(Topology(topology.network_id, topology.nodes, links))
+
+    change = st.one_of(
+        st.lists(alarm, min_size=1, max_size=2).map(lambda a: UpsertAlarms(tuple(a))),
+        st.lists(sample, min_size=1, max_size=2).map(lambda s: AddMetricSamples(tuple(s))),
+        st.lists(window, min_size=1, max_size=2).map(lambda w: UpsertMaintenance(tuple(w))),
+        st.lists(service, min_size=1, max_size=2).map(lambda s: UpsertServices(tuple(s))),
+        st.lists(service_ids, min_size=1, max_size=2).map(lambda i: DeleteServices(tuple(i))),
+        st.just(flap(snapshot.topology)),
+    )
+    step = st.one_of(
+        st.lists(change, min_size=1, max_size=3).map(lambda c: ("commit", c)),
+        st.integers(1, 40).map(lambda h: ("clock", h * H / 2)),
+    )
+    return draw(st.lists(step, min_size=1, max_size=8))
+
+
+def msgspec_replace(link: Link, status: OperStatus) -> Link:
+    return msgspec.structs.replace(link, oper_status=status)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
+@given(st.data())
+def test_views_after_random_changes_equal_a_fresh_render(data: st.DataObject) -> None:
+    case = data.draw(cases())
+    script = data.draw(steps(case))
+    audiences = [a for a, _ in case.audiences]
+    loaded = {p.policy.audience: p for _, p in case.audiences}.values()
+
+    async def main() -> None:
+        gw = Gateway(case.network.snapshot, audiences, loaded, NOW)
+        await gw.refresher.refresh()
+        for action, arg in script:
+            if action == "commit":
+                gw.commit(*arg)
+            else:
+                gw.now += arg
+            await gw.refresher.refresh()
+            assert gw.refresher.failures == 0
+            assert await gw.views() == await gw.fresh()
+
+    asyncio.run(main())
+
+
+def test_a_snapshot_the_refresher_was_not_told_about_renders_everything() -> None:
+    async def main() -> None:
+        gw = demo_gateway()
+        await gw.refresher.refresh()
+        before = dict(gw.refresher.renders)
+        link = gw.snapshot.interconnects_by_peer["acme"][0]
+        change = UpsertAlarms((Alarm("al-quiet", ResourceRef(link=link.link_id),
+                                     Severity.CRITICAL, NOW),))  # fmt: skip
+        gw.snapshot = gw.snapshot.apply(change, gw.snapshot.revision + 1)  # no poke
+        await gw.refresher.refresh()
+        assert all(gw.refresher.renders[a] > before[a] for a in gw.audiences)
+        assert await gw.views() == await gw.fresh()
+
+    asyncio.run(main())
