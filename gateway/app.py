@@ -11,6 +11,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from gateway import __doc__ as _about
 from gateway.api import admin, ingest, policies, public
@@ -169,12 +170,16 @@ class Gateway:
 
 
 def _base_app(gateway: Gateway, title: str, description: str) -> FastAPI:
-    app = FastAPI(
+    # /docs and /redoc with their scripts served from here: management networks are offline
+    app = FastAPIOffline(
         title=title,
         description=description,
         version=VERSION,
         docs_url="/docs",
-        redoc_url=None,
+        redoc_url="/redoc",
+        static_url="/docs/assets",
+        # Swagger UI's default validator badge calls a public web service: off
+        swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.gateway = gateway
     install_error_handlers(app)
