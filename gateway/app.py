@@ -9,6 +9,7 @@ import secrets
 from collections import deque
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
@@ -16,6 +17,7 @@ from fastapi_offline import FastAPIOffline
 from gateway import __doc__ as _about
 from gateway.api import admin, ingest, policies, public
 from gateway.api.deps import (
+    PRINCIPAL_KEY,
     IdentityMiddleware,
     ProxyMode,
     error_response,
@@ -26,6 +28,9 @@ from gateway.disclosure import PolicySet
 from gateway.ingest import DEFAULT_SEVERITIES, AlertLabelMap, AlertStats
 from gateway.leakguard.egress import WITHHELD, EgressGuard
 from gateway.leakguard.screen import Screen, Withheld
+from gateway.ops.access import AccessLog
+from gateway.ops.metrics import Metrics
+from gateway.ops.readings import Readings
 from gateway.policy.audit import AuditLog
 from gateway.policy.lifecycle import PolicyLifecycle
 from gateway.policy.records import Event
@@ -33,6 +38,7 @@ from gateway.policy.store import PolicyDb
 from gateway.security.identity import (
     INTERNAL_ROLES,
     PUBLIC_ROLES,
+    Principal,
     Registry,
     load_registry,
 )
@@ -108,6 +114,11 @@ class Gateway:
             secret=secret,
         )
         self._tasks: list[asyncio.Task[None]] = []
+        # ops: metrics read the counters above at scrape time; ready once start() is done
+        self.started = False
+        self.readings = Readings(self)
+        self.metrics = Metrics(VERSION, self.readings)
+        self.refresher.on_rendered = self.metrics.view_rendered
         self.public_app = create_public_app(self)
         self.internal_app = create_internal_app(self)
 
@@ -116,6 +127,7 @@ class Gateway:
         only. Called from the refresher's worker thread, or from the event loop, where the
         write (a short SQLite transaction) is handed to a thread."""
         self.leaks.append(event)
+        self.metrics.leak_withheld(event.audience)
         record = Event(
             kind="leak-withheld",
             principal="demarc",
@@ -155,10 +167,13 @@ class Gateway:
         await self.lifecycle.open(self.settings.policies_dir)
         self.audit.start()
         self.store.on_commit(self.refresher.poke)
+        self.store.on_commit(self.metrics.committed)
         await self.refresher.refresh()  # serve views from the first request on
         self._tasks.append(asyncio.create_task(self.refresher.run(), name="demarc-refresher"))
+        self.started = True
 
     async def stop(self) -> None:
+        self.started = False
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -186,7 +201,7 @@ def _base_app(gateway: Gateway, title: str, description: str) -> FastAPI:
     return app
 
 
-def create_public_app(gateway: Gateway) -> IdentityMiddleware:
+def create_public_app(gateway: Gateway) -> AccessLog:
     """Peers and customers; ingest and admin routes do not exist here."""
     app = _base_app(
         gateway,
@@ -203,12 +218,18 @@ def create_public_app(gateway: Gateway) -> IdentityMiddleware:
         audience=scope_audience,
         refusal=error_response(503, "withheld", WITHHELD),
     )
-    return IdentityMiddleware(
-        guarded, lambda: gateway.registry, PUBLIC_ROLES, gateway.tls_rejections, gateway.proxy_mode
-    )
+    return AccessLog(
+        IdentityMiddleware(
+            guarded, lambda: gateway.registry, PUBLIC_ROLES, gateway.tls_rejections,
+            gateway.proxy_mode,
+        ),
+        "public",
+        gateway.metrics,
+        _principal,
+    )  # fmt: skip
 
 
-def create_internal_app(gateway: Gateway) -> IdentityMiddleware:
+def create_internal_app(gateway: Gateway) -> AccessLog:
     """Sources and staff."""
     app = _base_app(
         gateway,
@@ -218,9 +239,20 @@ def create_internal_app(gateway: Gateway) -> IdentityMiddleware:
     app.include_router(ingest.router)
     app.include_router(admin.router)
     app.include_router(policies.router)
-    return IdentityMiddleware(
-        app, lambda: gateway.registry, INTERNAL_ROLES, gateway.tls_rejections, gateway.proxy_mode
-    )
+    return AccessLog(
+        IdentityMiddleware(
+            app, lambda: gateway.registry, INTERNAL_ROLES, gateway.tls_rejections,
+            gateway.proxy_mode,
+        ),
+        "internal",
+        gateway.metrics,
+        _principal,
+    )  # fmt: skip
+
+
+def _principal(scope: dict[str, Any]) -> Principal | None:
+    principal = scope.get(PRINCIPAL_KEY)
+    return principal if isinstance(principal, Principal) else None
 
 
 def create_app(settings: Settings) -> Gateway:

@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     )
     public: Listener = Listener(port=8443)
     internal: Listener = Listener(port=9443)
+    ops: Listener | None = Field(
+        Listener(port=9464),
+        description="/metrics, /livez, /readyz over plain HTTP without client certificates; "
+        "null turns it off. Keep it on loopback or a management network",
+    )
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description="socket peers (addresses or CIDRs) whose x-forwarded-client-cert is honoured",

@@ -52,6 +52,8 @@ class RunningGateway:
     gateway: Gateway = field(init=False)
     public_port: int = 0
     internal_port: int = 0
+    ops: bool = False  # also serve the ops listener (metrics, health) on a free port
+    ops_port: int = 0
     _loop: asyncio.AbstractEventLoop | None = None
     _thread: threading.Thread | None = None
     _stop: asyncio.Event | None = None
@@ -62,6 +64,8 @@ class RunningGateway:
         internal = bind("127.0.0.1", 0)
         self.public_port = public.getsockname()[1]
         self.internal_port = internal.getsockname()[1]
+        ops = bind("127.0.0.1", 0) if self.ops else None
+        self.ops_port = ops.getsockname()[1] if ops is not None else 0
         started = threading.Event()
         errors: list[BaseException] = []
 
@@ -76,7 +80,7 @@ class RunningGateway:
             try:
                 loop.run_until_complete(
                     serve(self.gateway, public, internal, log_level="warning", ready=ready,
-                          stop=self._stop)
+                          stop=self._stop, ops_sock=ops)
                 )  # fmt: skip
             except BaseException as exc:  # surfaced to the test below
                 errors.append(exc)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -12,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 
@@ -27,9 +29,10 @@ def _free_port() -> int:
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="the demo prints curl commands")
 def test_demo_serves_and_its_printed_curl_commands_work(tmp_path: Path) -> None:
-    public, internal = _free_port(), _free_port()
+    public, internal, ops = _free_port(), _free_port(), _free_port()
     cmd = [sys.executable, "-m", "gateway.cli", "demo", "--dir", str(tmp_path / "demo"),
-           "--public-port", str(public), "--internal-port", str(internal)]  # fmt: skip
+           "--public-port", str(public), "--internal-port", str(internal),
+           "--ops-port", str(ops)]  # fmt: skip
     proc = subprocess.Popen(
         cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -56,6 +59,18 @@ def test_demo_serves_and_its_printed_curl_commands_work(tmp_path: Path) -> None:
                                     capture_output=True, timeout=30, check=True)  # fmt: skip
             body = orjson.loads(result.stdout)
             assert body["items"], command
+        # by the time the curl lines are printed the gateway is ready, and says so without TLS
+        ready = httpx.get(f"http://127.0.0.1:{ops}/readyz", timeout=10)
+        assert ready.status_code == 200 and ready.json()["ready"] is True, ready.text
+        counted = re.compile(r'demarc_requests_total\{listener="public",role="peer",'
+                             r'route="/v1/interconnects",status="200"\} [1-9]')  # fmt: skip
+        scrape = ""
+        for _ in range(500):  # counted just after the last byte: wait for it, bounded
+            scrape = httpx.get(f"http://127.0.0.1:{ops}/metrics", timeout=10).text
+            if counted.search(scrape):
+                break
+            time.sleep(0.01)
+        assert counted.search(scrape), scrape
         assert (tmp_path / "demo" / "pki" / "ca.crt").exists()
         assert (tmp_path / "demo" / "demarc.db").exists()
     finally:

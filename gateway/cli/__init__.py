@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import time
 from collections.abc import Sequence
 
 from gateway.cli import pki, policy, serve
 from gateway.errors import ConfigError, PolicyError
+from gateway.ops.logs import configure_logging
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,9 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging("info")  # one JSON object per line, whatever the command
     args = build_parser().parse_args(argv)
     args.started = started
     try:

@@ -88,6 +88,7 @@ def run_demo(
     policies: Path,
     public_port: int = 8443,
     internal_port: int = 9443,
+    ops_port: int = 9464,
     *,
     echo: Callable[[str], None] = print,
     started: float | None = None,
@@ -101,12 +102,14 @@ def run_demo(
         policies_dir=policies,
         public={"host": "127.0.0.1", "port": public_port},
         internal={"host": "127.0.0.1", "port": internal_port},
+        ops={"host": "127.0.0.1", "port": ops_port},
         alert_labels={"probable_causes": PROBABLE_CAUSES},
     )
     prepare(directory, data, settings.trust_domain)
     gateway = Gateway(settings)
     public_sock = bind("127.0.0.1", public_port)
     internal_sock = bind("127.0.0.1", internal_port)
+    ops_sock = bind("127.0.0.1", ops_port)
 
     async def ready() -> None:
         revision = await feed(f"https://localhost:{internal_port}", settings.pki_path, data)
@@ -147,7 +150,12 @@ def run_demo(
         echo(
             "Staff status: " + curl_lines(directory, internal_port, STAFF, ["/v1/admin/status"])[0]
         )
+        echo(f"Metrics and health (no certificate): http://127.0.0.1:{ops_port}/metrics, "
+             "/readyz, /livez")  # fmt: skip
         echo("OpenAPI: /openapi.json on each listener. Stop with Ctrl-C.")
         sys.stdout.flush()
 
-    asyncio.run(serve(gateway, public_sock, internal_sock, log_level="warning", ready=ready))
+    asyncio.run(
+        serve(gateway, public_sock, internal_sock, log_level="warning", ready=ready,
+              ops_sock=ops_sock)
+    )  # fmt: skip

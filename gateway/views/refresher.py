@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -62,6 +63,7 @@ class Refresher:
         self._boundary: datetime | None = None
         self._refreshed = asyncio.Condition()
         self.failures = 0  # renders that failed and published nothing
+        self.on_rendered: Callable[[float], None] = lambda seconds: None  # for metrics
         self.screen = screen or Screen()
 
     def poke(self, _batch: object = None) -> None:
@@ -100,7 +102,10 @@ class Refresher:
             elif audience in self._seen:
                 self._cache.touch(audience, snapshot.revision)
                 self._seen[audience] = (policy.version, dict(snapshot.kind_revisions))
+        started = time.perf_counter()
         results = await asyncio.to_thread(self._render_all, plans, snapshot, now)
+        if plans:
+            self.on_rendered(time.perf_counter() - started)
         # every audience switches in this one loop iteration: no reader sees a mix of revisions
         for plan, result in zip(plans, results, strict=True):
             if result is None:

@@ -1,0 +1,34 @@
+"""One log format for the whole process: a JSON object per line (python-json-logger)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from typing import TextIO
+
+from pythonjsonlogger.json import JsonFormatter
+
+# uvicorn's own loggers are told (log_config=None) to leave formatting to the root handler
+FIELDS = "{asctime}{levelname}{name}{message}"
+RENAMED = {"asctime": "time", "levelname": "level", "name": "logger"}
+
+
+def json_formatter() -> logging.Formatter:
+    formatter = JsonFormatter(FIELDS, style="{", rename_fields=RENAMED)
+    # UTC with milliseconds, sortable, the same in every container
+    formatter.default_time_format = "%Y-%m-%dT%H:%M:%S"
+    formatter.default_msec_format = "%s.%03dZ"
+    formatter.converter = time.gmtime
+    return formatter
+
+
+def configure_logging(level: str = "info", stream: TextIO | None = None) -> None:
+    """Replace any handler on the root logger by one JSON handler (idempotent)."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(json_formatter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
