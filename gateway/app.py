@@ -226,6 +226,7 @@ def create_public_app(gateway: Gateway) -> AccessLog:
         "public",
         gateway.metrics,
         _principal,
+        log_requests=gateway.settings.access_log,
     )  # fmt: skip
 
 
@@ -247,6 +248,7 @@ def create_internal_app(gateway: Gateway) -> AccessLog:
         "internal",
         gateway.metrics,
         _principal,
+        log_requests=gateway.settings.access_log,
     )  # fmt: skip
 
 

@@ -80,6 +80,9 @@ class Settings(BaseSettings):
         description="/metrics, /livez, /readyz over plain HTTP without client certificates; "
         "null turns it off. Keep it on loopback or a management network",
     )
+    access_log: bool = Field(
+        True, description="one JSON log line per request (refusals are logged regardless)"
+    )
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description="socket peers (addresses or CIDRs) whose x-forwarded-client-cert is honoured",

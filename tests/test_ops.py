@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import logging
 import re
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import orjson
@@ -22,7 +23,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.app import Gateway
 from gateway.demo.network import DemoData
+from gateway.ops.access import AccessLog
 from gateway.ops.logs import configure_logging
+from gateway.ops.metrics import Metrics
 from tests.conftest import SOURCE, UNREGISTERED, Pki, RunningGateway, feed, make_settings
 
 PEER = "peer/acme"
@@ -255,3 +258,31 @@ def test_logs_are_one_json_object_per_line_with_the_access_fields() -> None:
     assert (first["principal"], first["route"], first["status"]) == (PEER, "/v1/alarms", 200)
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", first["time"])
     assert second["logger"] == "uvicorn.error" and second["message"] == "a server message"
+
+
+def test_access_log_off_still_counts_and_still_logs_refusals(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="demarc.access")
+    metrics = Metrics("test")
+
+    def app_answering(status: int) -> Callable[..., Awaitable[None]]:
+        async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            await send({"type": "http.response.start", "status": status, "headers": []})
+            await send({"type": "http.response.body", "body": b"{}"})
+
+        return app
+
+    async def send(message: dict[str, Any]) -> None:
+        return None
+
+    for status in (200, 403):
+        wrapped = AccessLog(app_answering(status), "public", metrics, lambda s: None,
+                            log_requests=False)  # fmt: skip
+        scope = {"type": "http", "method": "GET", "path": "/x", "headers": []}
+        asyncio.run(wrapped(scope, None, send))
+    logged = [r.status for r in caplog.records if r.name == "demarc.access"]  # type: ignore[attr-defined]
+    assert logged == [403]
+    for status in ("200", "403"):
+        labels = {"listener": "public", "route": "unmatched", "status": status, "role": "none"}
+        assert metrics.registry.get_sample_value("demarc_requests_total", labels) == 1

@@ -7,7 +7,7 @@ import sys
 import time
 from typing import TextIO
 
-from pythonjsonlogger.json import JsonFormatter
+from pythonjsonlogger.orjson import OrjsonFormatter
 
 # uvicorn's own loggers are told (log_config=None) to leave formatting to the root handler
 FIELDS = "{asctime}{levelname}{name}{message}"
@@ -15,7 +15,8 @@ RENAMED = {"asctime": "time", "levelname": "level", "name": "logger"}
 
 
 def json_formatter() -> logging.Formatter:
-    formatter = JsonFormatter(FIELDS, style="{", rename_fields=RENAMED)
+    # orjson: the access log writes a line per request, and it is the faster serialiser
+    formatter = OrjsonFormatter(FIELDS, style="{", rename_fields=RENAMED)
     # UTC with milliseconds, sortable, the same in every container
     formatter.default_time_format = "%Y-%m-%dT%H:%M:%S"
     formatter.default_msec_format = "%s.%03dZ"

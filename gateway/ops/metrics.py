@@ -6,7 +6,7 @@ import platform
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from cryptography import x509
 from prometheus_client import CollectorRegistry, Counter, Histogram, Info
@@ -41,6 +41,8 @@ class Metrics:
     def __init__(self, version: str, observed: Observed | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
+        # label children cached: labels() takes a lock and builds a key on every call
+        self._request_children: dict[tuple[str, str, int, str], tuple[Any, Any]] = {}
         self.requests = Counter(
             "demarc_requests",
             "HTTP requests answered, by listener, route template, status and principal role",
@@ -84,8 +86,16 @@ class Metrics:
     # called by the code where things happen ------------------------------------------------
 
     def request(self, listener: str, route: str, status: int, role: str, seconds: float) -> None:
-        self.requests.labels(listener, route, str(status), role).inc()
-        self.latency.labels(listener, route).observe(seconds)
+        key = (listener, route, status, role)
+        children = self._request_children.get(key)
+        if children is None:
+            children = (
+                self.requests.labels(listener, route, str(status), role),
+                self.latency.labels(listener, route),
+            )
+            self._request_children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def committed(self, batch: Sequence[object]) -> None:
         self.commits.inc()
