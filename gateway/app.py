@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import secrets
 from collections import deque
@@ -49,6 +50,8 @@ from gateway.store import SqliteBackend, Store
 from gateway.views import Refresher, ViewCache
 
 VERSION = "0.1.0"
+
+log = logging.getLogger("demarc.app")
 
 
 def load_secret(path: Path) -> bytes:
@@ -165,6 +168,13 @@ class Gateway:
     async def start(self) -> None:
         await self.store.open()
         await self.lifecycle.open(self.settings.policies_dir)
+        if not any(True for _ in self.policies):
+            # an image run without its policies mounted must not look like a working gateway
+            log.warning(
+                "no active disclosure policy (none stored, none in %s): nothing is published "
+                "to anyone (default deny) until policies are added",
+                self.settings.policies_dir,
+            )
         self.audit.start()
         self.store.on_commit(self.refresher.poke)
         self.store.on_commit(self.metrics.committed)

@@ -99,8 +99,9 @@ def test_not_ready_before_start(tmp_path: Path, pki: Pki, demo: DemoData) -> Non
 
 
 def test_without_policies_it_is_ready_serves_nothing_and_says_so(
-    tmp_path: Path, pki: Pki, demo: DemoData
+    tmp_path: Path, pki: Pki, demo: DemoData, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="demarc.app")
     empty = tmp_path / "policies"
     empty.mkdir()
     server = RunningGateway(make_settings(tmp_path / "data", pki, demo, policies_dir=empty),
@@ -110,6 +111,8 @@ def test_without_policies_it_is_ready_serves_nothing_and_says_so(
         assert body["ready"] is True
         assert body["audiences_served"] == 0
         assert "default deny" in body["note"]
+        said = [r.getMessage() for r in caplog.records if r.name == "demarc.app"]
+        assert len(said) == 1 and "nothing is published" in said[0] and str(empty) in said[0]
         with httpx.Client(base_url=server.public_url, verify=pki.context(PEER)) as client:
             assert client.get("/v1/views").json()["views"] == []
     finally:
@@ -249,7 +252,9 @@ def test_logs_are_one_json_object_per_line_with_the_access_fields() -> None:
         logging.getLogger("demarc.access").info(
             "request", extra={"principal": PEER, "route": "/v1/alarms", "status": 200}
         )
-        logging.getLogger("uvicorn.error").warning("a server message")
+        logging.getLogger("uvicorn.error").warning(
+            "a server message", extra={"color_message": "a \x1b[36mserver\x1b[0m message"}
+        )
     finally:
         root.handlers[:] = handlers  # pytest's own capture handlers, as they were
         root.setLevel(level)
@@ -258,6 +263,7 @@ def test_logs_are_one_json_object_per_line_with_the_access_fields() -> None:
     assert (first["principal"], first["route"], first["status"]) == (PEER, "/v1/alarms", 200)
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", first["time"])
     assert second["logger"] == "uvicorn.error" and second["message"] == "a server message"
+    assert "color_message" not in second
 
 
 def test_access_log_off_still_counts_and_still_logs_refusals(

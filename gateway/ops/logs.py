@@ -7,6 +7,7 @@ import sys
 import time
 from typing import TextIO
 
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.orjson import OrjsonFormatter
 
 # uvicorn's own loggers are told (log_config=None) to leave formatting to the root handler
@@ -16,7 +17,13 @@ RENAMED = {"asctime": "time", "levelname": "level", "name": "logger"}
 
 def json_formatter() -> logging.Formatter:
     # orjson: the access log writes a line per request, and it is the faster serialiser
-    formatter = OrjsonFormatter(FIELDS, style="{", rename_fields=RENAMED)
+    formatter = OrjsonFormatter(
+        FIELDS,
+        style="{",
+        rename_fields=RENAMED,
+        # uvicorn adds a copy of each message with terminal colour codes: not for a log store
+        reserved_attrs=[*RESERVED_ATTRS, "color_message"],
+    )
     # UTC with milliseconds, sortable, the same in every container
     formatter.default_time_format = "%Y-%m-%dT%H:%M:%S"
     formatter.default_msec_format = "%s.%03dZ"
