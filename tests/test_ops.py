@@ -256,7 +256,7 @@ def test_logs_are_one_json_object_per_line_with_the_access_fields() -> None:
             "a server message", extra={"color_message": "a \x1b[36mserver\x1b[0m message"}
         )
     finally:
-        root.handlers[:] = handlers  # pytest's own capture handlers, as they were
+        root.handlers[:] = handlers  # as they were
         root.setLevel(level)
     first, second = (orjson.loads(line) for line in stream.getvalue().splitlines())
     assert first["logger"] == "demarc.access" and first["level"] == "INFO"

@@ -7,7 +7,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from gateway.cli import pki, policy, serve
+from gateway.cli import admin, pki, policy, serve
 from gateway.errors import ConfigError, PolicyError
 from gateway.ops.logs import configure_logging
 
@@ -15,7 +15,7 @@ from gateway.ops.logs import configure_logging
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="demarc", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (serve, pki, policy):
+    for group in (serve, pki, policy, admin):
         group.add_commands(sub)
     return parser
 

@@ -12,6 +12,7 @@ from pythonjsonlogger.orjson import OrjsonFormatter
 
 # uvicorn's own loggers are told (log_config=None) to leave formatting to the root handler
 FIELDS = "{asctime}{levelname}{name}{message}"
+HANDLER = "demarc-json"
 RENAMED = {"asctime": "time", "levelname": "level", "name": "logger"}
 
 
@@ -32,11 +33,13 @@ def json_formatter() -> logging.Formatter:
 
 
 def configure_logging(level: str = "info", stream: TextIO | None = None) -> None:
-    """Replace any handler on the root logger by one JSON handler (idempotent)."""
+    """One JSON handler on the root logger; calling it again replaces it (not the handlers of
+    others, such as a test runner's)."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(json_formatter())
+    handler.set_name(HANDLER)
     root = logging.getLogger()
-    for old in list(root.handlers):
+    for old in [h for h in root.handlers if h.get_name() == HANDLER]:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
