@@ -26,6 +26,7 @@ from gateway.api.deps import (
     scope_audience,
 )
 from gateway.disclosure import PolicySet
+from gateway.errors import ConfigError
 from gateway.ingest import DEFAULT_SEVERITIES, AlertLabelMap, AlertStats
 from gateway.leakguard.egress import WITHHELD, EgressGuard
 from gateway.leakguard.screen import Screen, Withheld
@@ -71,6 +72,7 @@ class Gateway:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.registry: Registry = load_registry(settings.principals_path, settings.trust_domain)
+        self._registry_stamp = _stamp(settings.principals_path)
         # filled at start from the policy store, which the files in policies_dir seed once
         self.policies = PolicySet(())
         labels = settings.alert_labels
@@ -96,7 +98,7 @@ class Gateway:
         self.refresher = Refresher(
             self.cache,
             snapshot=lambda: self.store.snapshot,
-            audiences=self.registry.audiences,
+            audiences=lambda: self.registry.audiences(),  # the registry is reloadable
             policies=lambda: self.policies,
             secret=secret,
             debounce_s=settings.refresh_debounce_s,
@@ -144,6 +146,24 @@ class Gateway:
             self.policy_db.append_events([record])
             return
         loop.run_in_executor(None, self.policy_db.append_events, [record])
+
+    def reload_registry(self, *, force: bool = False) -> bool:
+        """Re-read the principal registry when its file changed (or on SIGHUP, ``force``). A
+        file that does not load keeps the last good registry serving, and says why."""
+        path = self.settings.principals_path
+        stamp = _stamp(path)
+        if stamp == self._registry_stamp and not force:
+            return False
+        self._registry_stamp = stamp  # a bad file is reported once, not at every check
+        try:
+            registry = load_registry(path, self.settings.trust_domain)
+        except ConfigError as exc:
+            log.error("principal registry not reloaded, the previous one stays: %s", exc)
+            return False
+        self.registry = registry
+        log.info("principal registry reloaded: %d principals", len(registry.principals))
+        self.refresher.poke()  # a new audience gets its views rendered
+        return True
 
     def proxy_mode(self) -> ProxyMode | None:
         """Trusted-proxy mode, when configured and the TLS state (for its checks) is loaded."""
@@ -260,6 +280,14 @@ def create_internal_app(gateway: Gateway) -> AccessLog:
         _principal,
         log_requests=gateway.settings.access_log,
     )  # fmt: skip
+
+
+def _stamp(path: Path) -> tuple[float, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime, st.st_size
 
 
 def _principal(scope: dict[str, Any]) -> Principal | None:

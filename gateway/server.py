@@ -84,8 +84,8 @@ async def serve(
         servers.append(ops_server(ops_app(gateway.metrics, gateway.readings), log_level))
         socks.append(ops_sock)
     await gateway.start()
-    watcher = asyncio.create_task(_watch_tls(tls, settings.tls_reload_interval_s))
-    _on_sighup(tls)
+    watcher = asyncio.create_task(_watch_tls(tls, settings.tls_reload_interval_s, gateway))
+    _on_sighup(tls, gateway)
     try:
         tasks = [
             asyncio.create_task(server.serve(sockets=[sock]))
@@ -122,16 +122,22 @@ async def serve(
         await gateway.stop()
 
 
-async def _watch_tls(tls: TlsState, interval: float) -> None:
-    """Pick up a new CA bundle, CRL or server certificate without a restart."""
+async def _watch_tls(tls: TlsState, interval: float, gateway: Gateway) -> None:
+    """Pick up a new CA bundle, CRL, server certificate or principal registry without a
+    restart."""
     while True:
         await asyncio.sleep(interval)
         await asyncio.to_thread(tls.reload_if_changed)
+        gateway.reload_registry()  # on the loop: it swaps what the middleware reads
 
 
-def _on_sighup(tls: TlsState) -> None:
+def _on_sighup(tls: TlsState, gateway: Gateway) -> None:
+    def reload() -> None:
+        tls.reload()
+        gateway.reload_registry(force=True)
+
     if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGHUP"):
-        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, tls.reload)
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload)
 
 
 def _where(sock: socket.socket, scheme: str = "https") -> str:

@@ -11,11 +11,16 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import orjson
 import pytest
+
+from gateway.demo.network import build_demo
+from gateway.demo.run import prepare
+from tests.policyapi import policy_text, widen
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,6 +76,7 @@ def test_demo_serves_and_its_printed_curl_commands_work(tmp_path: Path) -> None:
                 break
             time.sleep(0.01)
         assert counted.search(scrape), scrape
+        _four_eyes(lines, tmp_path)
         assert (tmp_path / "demo" / "pki" / "ca.crt").exists()
         assert (tmp_path / "demo" / "demarc.db").exists()
     finally:
@@ -84,3 +90,41 @@ def test_demo_serves_and_its_printed_curl_commands_work(tmp_path: Path) -> None:
             assert proc.stdout is not None
             proc.stdout.close()
     assert code in (0, 130), f"demo exited with {code} on Ctrl-C"
+
+
+def _admin(line: str, *args: str, ok: bool = True) -> str:
+    """Run a printed ``demarc admin …`` line (with more arguments) as the user would."""
+    argv = [sys.executable, "-m", "gateway.cli", *shlex.split(line)[1:], *args]
+    result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert (result.returncode == 0) is ok, (argv, result.stdout, result.stderr)
+    return result.stdout if ok else result.stderr
+
+
+def _four_eyes(lines: list[str], tmp_path: Path) -> None:
+    """The README's walkthrough on the demo: alice drafts, bob approves, alice activates."""
+    configure = [ln.strip() for ln in lines if ln.strip().startswith("demarc admin")]
+    assert len(configure) == 2, "the demo prints a configure line per staff member"
+    for line in configure:
+        assert _admin(line).startswith("wrote ")
+    alice, bob = (c.split(" configure")[0] for c in configure)  # demarc admin --config F
+    wider = tmp_path / "peer-acme.yaml"
+    wider.write_text(policy_text("peer-acme.yaml", widen), encoding="utf-8")
+    draft_id = _admin(alice, "draft", str(wider)).split()[1]
+    digest = orjson.loads(_admin(alice, "--json", "show", draft_id))["digest"]
+    assert "WIDENS" in _admin(alice, "diff", draft_id, "--audience", "peer/acme")
+    assert "demarc admin: 4" in _admin(alice, "activate", draft_id, ok=False)
+    assert "approved:" in _admin(bob, "approve", draft_id, "--digest", digest[:12])
+    assert "activated: v2" in _admin(alice, "activate", draft_id)
+    assert "rolled back: v3" in _admin(alice, "rollback", "peer/acme", "--to", "1")
+
+
+def test_demo_keeps_a_registry_it_already_wrote(tmp_path: Path) -> None:
+    data = build_demo(datetime.now(UTC))
+    principals = prepare(tmp_path, data, "demarc.example")
+    assert {"staff/alice", "staff/bob"} <= set(principals)
+    assert (tmp_path / "pki" / "staff-bob.crt").exists()
+    registry = tmp_path / "principals.yaml"
+    edited = registry.read_text(encoding="utf-8") + "  - peer/added-by-hand\n"
+    registry.write_text(edited, encoding="utf-8")
+    prepare(tmp_path, data, "demarc.example")
+    assert registry.read_text(encoding="utf-8") == edited
