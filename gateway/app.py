@@ -8,6 +8,7 @@ import logging
 import os
 import secrets
 from collections import deque
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -31,6 +32,7 @@ from gateway.ingest import DEFAULT_SEVERITIES, AlertLabelMap, AlertStats
 from gateway.leakguard.egress import WITHHELD, EgressGuard
 from gateway.leakguard.screen import Screen, Withheld
 from gateway.ops.access import AccessLog
+from gateway.ops.crl_expiry import CaNames, CrlExpiry
 from gateway.ops.metrics import Metrics
 from gateway.ops.readings import Readings
 from gateway.policy.audit import AuditLog
@@ -73,6 +75,9 @@ class Gateway:
         self.settings = settings
         self.registry: Registry = load_registry(settings.principals_path, settings.trust_domain)
         self._registry_stamp = _stamp(settings.principals_path)
+        self.crl_expiry = CrlExpiry(
+            timedelta(days=settings.crl_warning_days), CaNames(settings.ca_path)
+        )
         # filled at start from the policy store, which the files in policies_dir seed once
         self.policies = PolicySet(())
         labels = settings.alert_labels
@@ -164,6 +169,12 @@ class Gateway:
         log.info("principal registry reloaded: %d principals", len(registry.principals))
         self.refresher.poke()  # a new audience gets its views rendered
         return True
+
+    def warn_crl_expiry(self) -> list[str]:
+        """Log, once per CRL, a CA whose CRL is within ``crl_warning_days`` of nextUpdate."""
+        if self.tls is None:
+            return []
+        return self.crl_expiry.check(self.tls.crls.next_update, datetime.now(UTC))
 
     def proxy_mode(self) -> ProxyMode | None:
         """Trusted-proxy mode, when configured and the TLS state (for its checks) is loaded."""

@@ -84,6 +84,7 @@ async def serve(
         servers.append(ops_server(ops_app(gateway.metrics, gateway.readings), log_level))
         socks.append(ops_sock)
     await gateway.start()
+    gateway.warn_crl_expiry()
     watcher = asyncio.create_task(_watch_tls(tls, settings.tls_reload_interval_s, gateway))
     _on_sighup(tls, gateway)
     try:
@@ -129,6 +130,7 @@ async def _watch_tls(tls: TlsState, interval: float, gateway: Gateway) -> None:
         await asyncio.sleep(interval)
         await asyncio.to_thread(tls.reload_if_changed)
         gateway.reload_registry()  # on the loop: it swaps what the middleware reads
+        gateway.warn_crl_expiry()
 
 
 def _on_sighup(tls: TlsState, gateway: Gateway) -> None:

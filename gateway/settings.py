@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     tls_ca: Path | None = None  # default <pki_dir>/ca.crt
     tls_crls: list[Path] | None = Field(None, description="CRL files; default [<pki_dir>/crl.pem]")
     tls_crl_check: bool = Field(True, description="refuse clients whose CA has no valid CRL")
+    crl_warning_days: float = Field(
+        2.0, ge=0, le=365, description="log a warning this long before a CRL's nextUpdate"
+    )
     tls_reload_interval_s: float = Field(
         2.0, ge=0.1, le=3600, description="how often TLS files are checked for changes"
     )

@@ -35,7 +35,7 @@ def json_formatter() -> logging.Formatter:
 def configure_logging(level: str = "info", stream: TextIO | None = None) -> None:
     """One JSON handler on the root logger; calling it again replaces it (not the handlers of
     others, such as a test runner's)."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream) if stream is not None else _Stderr()
     handler.setFormatter(json_formatter())
     handler.set_name(HANDLER)
     root = logging.getLogger()
@@ -43,3 +43,19 @@ def configure_logging(level: str = "info", stream: TextIO | None = None) -> None
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+
+
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record is emitted, not when the handler was
+    made: a test runner swaps and closes its capture streams, threads outlive them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass  # always sys.stderr

@@ -8,10 +8,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from cryptography import x509
 from prometheus_client import CollectorRegistry, Counter, Histogram, Info
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+from gateway.ops.crl_expiry import CaNames
 
 # seconds; the serve path answers in well under a millisecond, a preview can take a second
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
@@ -113,7 +114,7 @@ class _Readings(Collector):
 
     def __init__(self, observed: Observed) -> None:
         self._o = observed
-        self._ca_names: tuple[Path, float, dict[bytes, str]] | None = None
+        self._ca_names: dict[Path, CaNames] = {}
 
     def collect(self) -> Iterator[Metric]:
         o = self._o
@@ -159,22 +160,10 @@ class _Readings(Collector):
             labels=["ca"],
         )
         bundle, next_update = o.crl_next_update()
-        names = self._names(bundle)
+        names = self._ca_names.setdefault(bundle, CaNames(bundle))()
         for issuer, when in sorted(next_update.items(), key=lambda kv: kv[1]):
             expiry.add_metric([names.get(issuer, "unknown CA")], when.timestamp())
         yield expiry
-
-    def _names(self, bundle: Path) -> dict[bytes, str]:
-        """CA subject DER → readable name, re-read only when the bundle file changes."""
-        try:
-            mtime = bundle.stat().st_mtime
-        except OSError:
-            return {}
-        if self._ca_names is None or self._ca_names[:2] != (bundle, mtime):
-            cas = x509.load_pem_x509_certificates(bundle.read_bytes())
-            names = {c.subject.public_bytes(): c.subject.rfc4514_string() for c in cas}
-            self._ca_names = (bundle, mtime, names)
-        return self._ca_names[2]
 
 
 def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
