@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from gateway.errors import ConfigError
@@ -150,9 +150,11 @@ class Settings(BaseSettings):
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Settings from ``config_file`` (YAML, unknown keys are errors), the environment on top."""
     values: dict[str, Any] = {}
+    text = ""
     if config_file is not None:
         try:
-            loaded = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
+            text = config_file.read_text(encoding="utf-8")
+            loaded = yaml.safe_load(text) or {}
         except (OSError, yaml.YAMLError) as exc:
             raise ConfigError(f"cannot read config file {config_file}: {exc}") from None
         if not isinstance(loaded, dict):
@@ -161,5 +163,26 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     values.update(overrides)
     try:
         return Settings(**values)
-    except ValueError as exc:
-        raise ConfigError(f"invalid settings: {exc}") from None
+    except ValidationError as exc:
+        if config_file is None:
+            raise ConfigError(f"invalid settings: {exc}") from None
+        problems = [
+            f"{config_file}:{_line(text, e['loc'])}: {'.'.join(map(str, e['loc']))}: {e['msg']}"
+            for e in exc.errors()
+        ]
+        raise ConfigError("invalid settings: " + "; ".join(problems)) from None
+
+
+def _line(text: str, loc: tuple[int | str, ...]) -> str:
+    """The line of the deepest key of ``loc`` found in the YAML text, for a person to fix;
+    "?" when the value came from elsewhere (the environment, a default)."""
+    node = yaml.compose(text)
+    line = "?"
+    for part in loc:
+        if not isinstance(node, yaml.MappingNode):
+            break
+        match = next((kv for kv in node.value if kv[0].value == part), None)
+        if match is None:
+            break
+        line, node = str(match[0].start_mark.line + 1), match[1]
+    return line

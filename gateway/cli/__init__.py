@@ -14,10 +14,20 @@ from gateway.ops.logs import configure_logging
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="demarc", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"demarc {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     for group in (serve, pki, policy, admin):
         group.add_commands(sub)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("demarc")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
