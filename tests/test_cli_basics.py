@@ -9,6 +9,7 @@ import pytest
 
 from gateway.cli import main
 from gateway.errors import ConfigError
+from gateway.security.identity import load_registry
 from gateway.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,3 +38,22 @@ def test_a_typo_in_the_settings_file_is_reported_with_its_line(tmp_path: Path) -
     with pytest.raises(ConfigError) as error:
         load_settings(config)
     assert f"{config}:4: public.hots: Extra inputs are not permitted" in str(error.value)
+
+
+def test_principals_add_list_remove(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    registry = tmp_path / "principals.yaml"
+    registry.write_text("principals: [staff/alice]\n", encoding="utf-8")
+    at = ["--file", str(registry)]
+    assert main(["principals", "add", "peer/acme", *at, "--pin", "AB" * 32]) == 0
+    assert main(["principals", "add", "staff/bob", *at]) == 0
+    assert main(["principals", "add", "staff/bob", *at]) == 2  # already there: one line
+    assert main(["principals", "add", "boss/carol", *at]) == 2  # not a role
+    capsys.readouterr()
+    assert main(["principals", "list", *at]) == 0
+    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert listed == ["peer/acme", "staff/alice", "staff/bob"]
+    assert main(["principals", "remove", "staff/alice", *at]) == 0
+    assert main(["principals", "remove", "staff/alice", *at]) == 2
+    written = load_registry(registry, "demarc.example")
+    assert [p.id for p in written.principals] == ["peer/acme", "staff/bob"]
+    assert "ab" * 32 in registry.read_text(encoding="utf-8")

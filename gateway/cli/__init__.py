@@ -7,7 +7,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from gateway.cli import admin, pki, policy, serve
+from gateway.cli import admin, pki, policy, principals, serve
 from gateway.errors import ConfigError, PolicyError
 from gateway.ops.logs import configure_logging
 
@@ -16,7 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="demarc", description=__doc__)
     parser.add_argument("--version", action="version", version=f"demarc {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (serve, pki, policy, admin):
+    for group in (serve, pki, policy, principals, admin):
         group.add_commands(sub)
     return parser
 
