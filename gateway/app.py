@@ -11,12 +11,15 @@ from collections import deque
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from gateway import __doc__ as _about
 from gateway.api import admin, ingest, policies, public
 from gateway.api.deps import (
+    PRINCIPAL_KEY,
     IdentityMiddleware,
     ProxyMode,
     error_response,
@@ -26,9 +29,14 @@ from gateway.api.deps import (
 from gateway.api.fastpath import ViewFastPath
 from gateway.api.ratelimit import RateLimit, TokenBuckets
 from gateway.disclosure import PolicySet
+from gateway.errors import ConfigError
 from gateway.ingest import DEFAULT_SEVERITIES, AlertLabelMap, AlertStats
 from gateway.leakguard.egress import WITHHELD, EgressGuard
 from gateway.leakguard.screen import Screen, Withheld
+from gateway.ops.access import AccessLog
+from gateway.ops.crl_expiry import CaNames, CrlExpiry
+from gateway.ops.metrics import Metrics
+from gateway.ops.readings import Readings
 from gateway.policy.audit import AuditLog
 from gateway.policy.lifecycle import PolicyLifecycle
 from gateway.policy.records import Event
@@ -37,6 +45,7 @@ from gateway.policy.store import PolicyDb
 from gateway.security.identity import (
     INTERNAL_ROLES,
     PUBLIC_ROLES,
+    Principal,
     Registry,
     load_registry,
 )
@@ -49,7 +58,7 @@ from gateway.views import Refresher, ViewCache
 
 VERSION = "0.1.0"
 
-log = logging.getLogger("demarc.gateway")
+log = logging.getLogger("demarc.app")
 
 
 def load_secret(path: Path) -> bytes:
@@ -69,6 +78,10 @@ class Gateway:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.registry: Registry = load_registry(settings.principals_path, settings.trust_domain)
+        self._registry_stamp = _stamp(settings.principals_path)
+        self.crl_expiry = CrlExpiry(
+            timedelta(days=settings.crl_warning_days), CaNames(settings.ca_path)
+        )
         # filled at start from the policy store, which the files in policies_dir seed once
         self.policies = PolicySet(())
         labels = settings.alert_labels
@@ -95,7 +108,7 @@ class Gateway:
         self.refresher = Refresher(
             self.cache,
             snapshot=lambda: self.store.snapshot,
-            audiences=self.registry.audiences,
+            audiences=lambda: self.registry.audiences(),  # the registry is reloadable
             policies=lambda: self.policies,
             secret=secret,
             debounce_s=settings.refresh_debounce_s,
@@ -131,6 +144,11 @@ class Gateway:
             summary_days=kept.audit_summary_days,
         )
         self._tasks: list[asyncio.Task[None]] = []
+        # ops: metrics read the counters above at scrape time; ready once start() is done
+        self.started = False
+        self.readings = Readings(self)
+        self.metrics = Metrics(VERSION, self.readings)
+        self.refresher.on_rendered = self.metrics.view_rendered
         self.public_app = create_public_app(self)
         self.internal_app = create_internal_app(self)
 
@@ -139,6 +157,7 @@ class Gateway:
         only. Called from the refresher's worker thread, or from the event loop, where the
         write (a short SQLite transaction) is handed to a thread."""
         self.leaks.append(event)
+        self.metrics.leak_withheld(event.audience)
         record = Event(
             kind="leak-withheld",
             principal="demarc",
@@ -152,6 +171,30 @@ class Gateway:
             self.policy_db.append_events([record])
             return
         loop.run_in_executor(None, self.policy_db.append_events, [record])
+
+    def reload_registry(self, *, force: bool = False) -> bool:
+        """Re-read the principal registry when its file changed (or on SIGHUP, ``force``). A
+        file that does not load keeps the last good registry serving, and says why."""
+        path = self.settings.principals_path
+        stamp = _stamp(path)
+        if stamp == self._registry_stamp and not force:
+            return False
+        self._registry_stamp = stamp  # a bad file is reported once, not at every check
+        try:
+            registry = load_registry(path, self.settings.trust_domain)
+        except ConfigError as exc:
+            log.error("principal registry not reloaded, the previous one stays: %s", exc)
+            return False
+        self.registry = registry
+        log.info("principal registry reloaded: %d principals", len(registry.principals))
+        self.refresher.poke()  # a new audience gets its views rendered
+        return True
+
+    def warn_crl_expiry(self) -> list[str]:
+        """Log, once per CRL, a CA whose CRL is within ``crl_warning_days`` of nextUpdate."""
+        if self.tls is None:
+            return []
+        return self.crl_expiry.check(self.tls.crls.next_update, datetime.now(UTC))
 
     def proxy_mode(self) -> ProxyMode | None:
         """Trusted-proxy mode, when configured and the TLS state (for its checks) is loaded."""
@@ -196,16 +239,26 @@ class Gateway:
     async def start(self) -> None:
         await self.store.open()
         await self.lifecycle.open(self.settings.policies_dir)
+        if not any(True for _ in self.policies):
+            # an image run without its policies mounted must not look like a working gateway
+            log.warning(
+                "no active disclosure policy (none stored, none in %s): nothing is published "
+                "to anyone (default deny) until policies are added",
+                self.settings.policies_dir,
+            )
         self.audit.start()
         self.store.on_commit(self.screen.follow)  # before the refresher renders the batch
         self.store.on_commit(self.refresher.poke)
+        self.store.on_commit(self.metrics.committed)
         await self.refresher.refresh()  # serve views from the first request on
         self._tasks.append(asyncio.create_task(self.refresher.run(), name="demarc-refresher"))
         if self.settings.retention.enabled:
             task = asyncio.create_task(self._retention_loop(), name="demarc-retention")
             self._tasks.append(task)
+        self.started = True
 
     async def stop(self) -> None:
+        self.started = False
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -217,19 +270,23 @@ class Gateway:
 
 
 def _base_app(gateway: Gateway, title: str, description: str) -> FastAPI:
-    app = FastAPI(
+    # /docs and /redoc with their scripts served from here: management networks are offline
+    app = FastAPIOffline(
         title=title,
         description=description,
         version=VERSION,
         docs_url="/docs",
-        redoc_url=None,
+        redoc_url="/redoc",
+        static_url="/docs/assets",
+        # Swagger UI's default validator badge calls a public web service: off
+        swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.gateway = gateway
     install_error_handlers(app)
     return app
 
 
-def create_public_app(gateway: Gateway) -> IdentityMiddleware:
+def create_public_app(gateway: Gateway) -> AccessLog:
     """Peers and customers; ingest and admin routes do not exist here."""
     app = _base_app(
         gateway,
@@ -248,16 +305,22 @@ def create_public_app(gateway: Gateway) -> IdentityMiddleware:
     )
     # view GETs are answered in raw ASGI, after identity and before FastAPI (issue 10)
     fast = ViewFastPath(guarded, lambda: gateway.cache, lambda: gateway.audit)
-    return IdentityMiddleware(
-        _rate_limited(gateway, fast),  # every request counts, the fast path's too
-        lambda: gateway.registry,
-        PUBLIC_ROLES,
-        gateway.tls_rejections,
-        gateway.proxy_mode,
+    return AccessLog(
+        IdentityMiddleware(
+            _rate_limited(gateway, fast),  # every request counts, the fast path's too
+            lambda: gateway.registry,
+            PUBLIC_ROLES,
+            gateway.tls_rejections,
+            gateway.proxy_mode,
+        ),
+        "public",
+        gateway.metrics,
+        _principal,
+        log_requests=gateway.settings.access_log,
     )
 
 
-def create_internal_app(gateway: Gateway) -> IdentityMiddleware:
+def create_internal_app(gateway: Gateway) -> AccessLog:
     """Sources and staff."""
     app = _base_app(
         gateway,
@@ -267,13 +330,32 @@ def create_internal_app(gateway: Gateway) -> IdentityMiddleware:
     app.include_router(ingest.router)
     app.include_router(admin.router)
     app.include_router(policies.router)
-    return IdentityMiddleware(
-        _rate_limited(gateway, app),
-        lambda: gateway.registry,
-        INTERNAL_ROLES,
-        gateway.tls_rejections,
-        gateway.proxy_mode,
+    return AccessLog(
+        IdentityMiddleware(
+            _rate_limited(gateway, app),
+            lambda: gateway.registry,
+            INTERNAL_ROLES,
+            gateway.tls_rejections,
+            gateway.proxy_mode,
+        ),
+        "internal",
+        gateway.metrics,
+        _principal,
+        log_requests=gateway.settings.access_log,
     )
+
+
+def _stamp(path: Path) -> tuple[float, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime, st.st_size
+
+
+def _principal(scope: dict[str, Any]) -> Principal | None:
+    principal = scope.get(PRINCIPAL_KEY)
+    return principal if isinstance(principal, Principal) else None
 
 
 def _rate_limited(gateway: Gateway, app: object) -> RateLimit:

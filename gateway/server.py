@@ -15,6 +15,7 @@ import uvicorn
 
 from gateway.app import Gateway
 from gateway.errors import ConfigError
+from gateway.ops.listener import ops_app, ops_server
 from gateway.security.limits import ConnectionCounter, ConnectionLimits
 from gateway.security.protocol import protocol_factory
 from gateway.security.tls import TlsState
@@ -82,7 +83,8 @@ def _config(app: Any, tls: TlsState, log_level: str, limits: Limits) -> uvicorn.
         http=protocol_factory(tls, counter),  # type: ignore[arg-type]
         lifespan="off",  # the Gateway's life is managed here, once for both listeners
         log_level=log_level,
-        access_log=False,
+        log_config=None,  # uvicorn logs through the process's JSON handler (gateway.ops.logs)
+        access_log=False,  # gateway.ops.access writes one line per request instead
         server_header=False,
         proxy_headers=False,  # no X-Forwarded-* from anyone: the socket peer is the client
         timeout_keep_alive=limits.keepalive_timeout_s,  # type: ignore[arg-type]  # a float works
@@ -97,8 +99,10 @@ async def serve(
     log_level: str = "info",
     ready: Callable[[], Awaitable[None] | None] | None = None,
     stop: asyncio.Event | None = None,
+    ops_sock: socket.socket | None = None,
 ) -> None:
-    """Run until ``stop`` is set or a listener exits (SIGINT/SIGTERM in the main thread)."""
+    """Run until ``stop`` is set or a listener exits (SIGINT/SIGTERM in the main thread).
+    With ``ops_sock``, also serve /metrics, /livez and /readyz there (plain HTTP)."""
     settings = gateway.settings
     tls = TlsState(
         settings.cert_path,
@@ -115,22 +119,28 @@ async def serve(
         uvicorn.Server(_config(gateway.public_app, tls, log_level, settings.limits)),
         uvicorn.Server(_config(gateway.internal_app, tls, log_level, settings.limits)),
     ]
+    socks = [public_sock, internal_sock]
+    if ops_sock is not None:
+        servers.append(ops_server(ops_app(gateway.metrics, gateway.readings), log_level))
+        socks.append(ops_sock)
     await gateway.start()
-    watcher = asyncio.create_task(_watch_tls(tls, settings.tls_reload_interval_s))
-    _on_sighup(tls)
+    gateway.warn_crl_expiry()
+    watcher = asyncio.create_task(_watch_tls(tls, settings.tls_reload_interval_s, gateway))
+    _on_sighup(tls, gateway)
     try:
         tasks = [
-            asyncio.create_task(servers[0].serve(sockets=[public_sock])),
-            asyncio.create_task(servers[1].serve(sockets=[internal_sock])),
+            asyncio.create_task(server.serve(sockets=[sock]))
+            for server, sock in zip(servers, socks, strict=True)
         ]
         while not all(s.started for s in servers):
             if any(t.done() for t in tasks):
                 break
             await asyncio.sleep(0.01)
         log.info(
-            "public listener on %s, internal listener on %s",
+            "public listener on %s, internal listener on %s%s",
             _where(public_sock),
             _where(internal_sock),
+            f", ops listener on {_where(ops_sock, 'http')}" if ops_sock is not None else "",
         )
         if ready is not None:
             result = ready()
@@ -153,18 +163,25 @@ async def serve(
         await gateway.stop()
 
 
-async def _watch_tls(tls: TlsState, interval: float) -> None:
-    """Pick up a new CA bundle, CRL or server certificate without a restart."""
+async def _watch_tls(tls: TlsState, interval: float, gateway: Gateway) -> None:
+    """Pick up a new CA bundle, CRL, server certificate or principal registry without a
+    restart."""
     while True:
         await asyncio.sleep(interval)
         await asyncio.to_thread(tls.reload_if_changed)
+        gateway.reload_registry()  # on the loop: it swaps what the middleware reads
+        gateway.warn_crl_expiry()
 
 
-def _on_sighup(tls: TlsState) -> None:
+def _on_sighup(tls: TlsState, gateway: Gateway) -> None:
+    def reload() -> None:
+        tls.reload()
+        gateway.reload_registry(force=True)
+
     if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGHUP"):
-        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, tls.reload)
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload)
 
 
-def _where(sock: socket.socket) -> str:
+def _where(sock: socket.socket, scheme: str = "https") -> str:
     host, port = sock.getsockname()[:2]
-    return f"https://{host}:{port}"
+    return f"{scheme}://{host}:{port}"

@@ -131,11 +131,22 @@ class Settings(BaseSettings):
     tls_ca: Path | None = None  # default <pki_dir>/ca.crt
     tls_crls: list[Path] | None = Field(None, description="CRL files; default [<pki_dir>/crl.pem]")
     tls_crl_check: bool = Field(True, description="refuse clients whose CA has no valid CRL")
+    crl_warning_days: float = Field(
+        2.0, ge=0, le=365, description="log a warning this long before a CRL's nextUpdate"
+    )
     tls_reload_interval_s: float = Field(
         2.0, ge=0.1, le=3600, description="how often TLS files are checked for changes"
     )
     public: Listener = Listener(port=8443)
     internal: Listener = Listener(port=9443)
+    ops: Listener | None = Field(
+        Listener(port=9464),
+        description="/metrics, /livez, /readyz over plain HTTP without client certificates; "
+        "null turns it off. Keep it on loopback or a management network",
+    )
+    access_log: bool = Field(
+        True, description="one JSON log line per request (refusals are logged regardless)"
+    )
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description="socket peers (addresses or CIDRs) whose x-forwarded-client-cert is honoured",
@@ -212,9 +223,11 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     """Settings from ``config_file`` (YAML, unknown keys are errors), the environment over it,
     and ``overrides`` (explicit arguments) over both."""
     values: dict[str, Any] = {}
+    text = ""
     if config_file is not None:
         try:
-            loaded = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
+            text = config_file.read_text(encoding="utf-8")
+            loaded = yaml.safe_load(text) or {}
         except (OSError, yaml.YAMLError) as exc:
             raise ConfigError(f"cannot read config file {config_file}: {exc}") from None
         if not isinstance(loaded, dict):
@@ -227,16 +240,36 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         sources = (
             f"{config_file}, DEMARC_* or arguments" if config_file else "DEMARC_* or arguments"
         )
-        raise ConfigError(f"invalid settings (from {sources}): {_problems(exc)}") from None
+        raise ConfigError(
+            f"invalid settings (from {sources}): {_problems(exc, config_file, text)}"
+        ) from None
     finally:
         _FILE_VALUES.reset(token)
 
 
-def _problems(exc: ValidationError) -> str:
-    """``public.port: Input should be ...; colour: unknown setting`` — each problem with its key."""
+def _problems(exc: ValidationError, config_file: Path | None, text: str) -> str:
+    """``public.port: Input should be ...; colour: unknown setting`` — each problem with its key,
+    and the file and line where the file holds that key."""
     out = []
     for error in exc.errors():
         key = ".".join(str(part) for part in error["loc"]) or "(settings)"
         message = "unknown setting" if error["type"] == "extra_forbidden" else error["msg"]
-        out.append(f"{key}: {message}")
+        line = _line(text, error["loc"]) if text else "?"
+        where = f"{config_file}:{line}: " if config_file is not None and line != "?" else ""
+        out.append(f"{where}{key}: {message}")
     return "; ".join(out)
+
+
+def _line(text: str, loc: tuple[int | str, ...]) -> str:
+    """The line of the deepest key of ``loc`` found in the YAML text, for a person to fix;
+    "?" when the value came from elsewhere (the environment, a default)."""
+    node = yaml.compose(text)
+    line = "?"
+    for part in loc:
+        if not isinstance(node, yaml.MappingNode):
+            break
+        match = next((kv for kv in node.value if kv[0].value == part), None)
+        if match is None:
+            break
+        line, node = str(match[0].start_mark.line + 1), match[1]
+    return line

@@ -74,6 +74,8 @@ class RunningGateway:
     gateway: Gateway = field(init=False)
     public_port: int = 0
     internal_port: int = 0
+    ops: bool = False  # also serve the ops listener (metrics, health) on a free port
+    ops_port: int = 0
     _loop: asyncio.AbstractEventLoop | None = None
     _thread: threading.Thread | None = None
     _stop: asyncio.Event | None = None
@@ -86,6 +88,8 @@ class RunningGateway:
         internal = bind("127.0.0.1", 0)
         self.public_port = public.getsockname()[1]
         self.internal_port = internal.getsockname()[1]
+        ops = bind("127.0.0.1", 0) if self.ops else None
+        self.ops_port = ops.getsockname()[1] if ops is not None else 0
         started = threading.Event()
         errors: list[BaseException] = []
 
@@ -100,7 +104,7 @@ class RunningGateway:
             try:
                 loop.run_until_complete(
                     serve(self.gateway, public, internal, log_level="warning", ready=ready,
-                          stop=self._stop)
+                          stop=self._stop, ops_sock=ops)
                 )  # fmt: skip
             except BaseException as exc:  # surfaced to the test below
                 errors.append(exc)
@@ -307,6 +311,15 @@ def fresh(tmp_path: Path, pki: Pki, demo: DemoData) -> Iterator[RunningGateway]:
     from tests.policyapi import gateway_with_copied_policies
 
     with gateway_with_copied_policies(tmp_path, pki, demo) as server:
+        yield server
+
+
+@pytest.fixture
+def fresh_tls(tmp_path: Path, pki: Pki, demo: DemoData) -> Iterator[RunningGateway]:
+    """The same, over real TLS sockets: for a client that is a separate program (the CLI)."""
+    from tests.policyapi import gateway_with_copied_policies
+
+    with gateway_with_copied_policies(tmp_path, pki, demo, in_process=False) as server:
         yield server
 
 

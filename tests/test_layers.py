@@ -24,6 +24,7 @@ RANKS = {
     "gateway.policy": 6,
     "gateway.schemas": 7,
     "gateway.api": 7,
+    "gateway.ops": 7,  # metrics, health, access log, logs: beside the routes, below the app
     "gateway.app": 8,
     "gateway.server": 9,
     "gateway.demo": 10,

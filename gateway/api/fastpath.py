@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from gateway.api.deps import PRINCIPAL_KEY
 from gateway.policy.audit import AuditLog
@@ -25,6 +25,13 @@ VIEW_PATHS: dict[str, tuple[str, str]] = {
     "/v1/topology": ("topology", JSON),
     "/v1/topology/rfc8345": ("topology-rfc8345", YANG),
 }
+
+
+class _Route(NamedTuple):
+    path: str
+
+
+_ITEM_ROUTE = _Route(SERVICES + "{service_id}")
 
 
 def etag_matches(if_none_match: str | None, etag: str) -> bool:
@@ -82,6 +89,9 @@ class ViewFastPath:
                 views = self._cache().get(principal.id)
                 found = find_view(views, scope["path"])
                 if found is not None and found[1] is not None:
+                    # the route template, as FastAPI would have set it (metrics, access log)
+                    listed = scope["path"] in VIEW_PATHS
+                    scope["route"] = _Route(scope["path"]) if listed else _ITEM_ROUTE
                     await self._send(scope, send, principal.id, views, *found)
                     return
         await self.app(scope, receive, send)

@@ -3,29 +3,37 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sqlite3
 import sys
 import time
 from collections.abc import Sequence
 
-from gateway.cli import audit, pki, policy, serve
+from gateway.cli import admin, audit, pki, policy, principals, serve
 from gateway.errors import DemarcError
+from gateway.ops.logs import configure_logging
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="demarc", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"demarc {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (serve, pki, policy, audit):
+    for group in (serve, pki, policy, audit, principals, admin):
         group.add_commands(sub)
     return parser
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("demarc")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging("info")  # one JSON object per line, whatever the command
     args = build_parser().parse_args(argv)
     args.started = started
     try:

@@ -169,7 +169,10 @@ def _policy_check(args: argparse.Namespace) -> int:
     from gateway.disclosure import compile_policy, load_policy_dir
 
     try:
-        loaded = load_policy_dir(args.dir)
+        if args.dir.is_file():  # one file, as an editor or a pre-commit hook checks it
+            loaded = [parse_policy(args.dir.read_text(encoding="utf-8"), str(args.dir))]
+        else:
+            loaded = load_policy_dir(args.dir)
     except PolicyError as exc:
         for problem in exc.problems:
             print(f"{problem.where}: {problem.message}", file=sys.stderr)
@@ -189,7 +192,10 @@ def add_commands(sub: Any) -> None:
         dest="policy", required=True
     )
     check = policy.add_parser("check", help="validate policy files (file:line:col: message)")
-    check.add_argument("dir", type=Path, nargs="?", default=Path("policies"))
+    check.add_argument(
+        "dir", type=Path, nargs="?", default=Path("policies"),
+        help="a directory of *.yaml or one file (default: %(default)s)",
+    )  # fmt: skip
     check.set_defaults(func=_policy_check)
     """The subcommands, on the ``demarc policy`` subparsers."""
     test = policy.add_parser("test", help="run the policy test cases in <dir>/tests/*.yaml")

@@ -9,12 +9,14 @@ from typing import Any
 
 def _serve(args: argparse.Namespace) -> int:
     from gateway.app import Gateway
-    from gateway.server import run, serve
+    from gateway.server import bind, run, serve
     from gateway.settings import load_settings
 
     overrides = {"accept_data_loss": True} if args.accept_data_loss else {}
     settings = load_settings(args.config, **overrides)
-    run(serve(Gateway(settings), log_level=args.log_level))
+    ops = settings.ops
+    ops_sock = bind(ops.host, ops.port) if ops is not None else None
+    run(serve(Gateway(settings), log_level=args.log_level, ops_sock=ops_sock))
     return 0
 
 
@@ -29,7 +31,14 @@ def _schemas_export(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from gateway.demo.run import run_demo
 
-    run_demo(args.dir, args.policies, args.public_port, args.internal_port, started=args.started)
+    run_demo(
+        args.dir,
+        args.policies,
+        args.public_port,
+        args.internal_port,
+        args.ops_port,
+        started=args.started,
+    )
     return 0
 
 
@@ -56,4 +65,7 @@ def add_commands(sub: Any) -> None:
     demo.add_argument("--policies", type=Path, default=Path("policies"))
     demo.add_argument("--public-port", type=int, default=8443)
     demo.add_argument("--internal-port", type=int, default=9443)
+    demo.add_argument(
+        "--ops-port", type=int, default=9464, help="metrics and health, plain HTTP on loopback"
+    )
     demo.set_defaults(func=_demo)

@@ -21,6 +21,7 @@ from gateway.settings import load_settings
 
 SOURCE = "source/demo-feeder"
 STAFF = "staff/alice"
+REVIEWER = "staff/bob"  # a second staff member: widening changes need another's approval
 
 #: (ingest route, method, DemoData attribute) in the order a real deployment would feed them
 FEEDS: tuple[tuple[str, str, str], ...] = (
@@ -38,18 +39,21 @@ def prepare(directory: Path, data: DemoData, trust_domain: str) -> list[str]:
     pki = directory / "pki"
     init_pki(pki)
     write_crls(pki)  # a fresh nextUpdate: the server refuses every client once a CRL expires
-    principals = [SOURCE, STAFF]
+    principals = [SOURCE, STAFF, REVIEWER]
     principals += [f"peer/{p}" for p in data.peers]
     principals += [f"customer/{c}" for c in data.customers]
     for principal in principals:
         role, name = principal.split("/")
         if not (pki / f"{role}-{name}.crt").exists():
             issue_principal(pki, trust_domain, role, name)
-    (directory / "principals.yaml").write_text(
-        "# the demo's principals: each is spiffe://<trust_domain>/<role>/<name>\n"
-        + yaml.safe_dump({"principals": principals}, sort_keys=False),
-        encoding="utf-8",
-    )
+    registry = directory / "principals.yaml"
+    if not registry.exists():  # written once: principals added by hand survive the next run
+        registry.write_text(
+            "# the demo's principals: each is spiffe://<trust_domain>/<role>/<name>\n"
+            "# edit freely: the gateway reloads this file when it changes\n"
+            + yaml.safe_dump({"principals": principals}, sort_keys=False),
+            encoding="utf-8",
+        )
     return principals
 
 
@@ -82,11 +86,25 @@ def curl_lines(directory: Path, port: int, principal: str, paths: list[str]) -> 
     return [f"curl {flags} https://localhost:{port}{p}" for p in paths]
 
 
+def admin_configure_line(directory: Path, port: int, principal: str) -> str:
+    role, name = principal.split("/")
+    pki = directory / "pki"
+    config = directory / f"admin-{name}.yaml"
+    return (
+        f"demarc admin --config {shlex.quote(str(config))} configure "
+        f"--url https://localhost:{port} "
+        f"--cert {shlex.quote(str(pki / f'{role}-{name}.crt'))} "
+        f"--key {shlex.quote(str(pki / f'{role}-{name}.key'))} "
+        f"--ca {shlex.quote(str(pki / 'ca.crt'))}"
+    )
+
+
 def run_demo(
     directory: Path,
     policies: Path,
     public_port: int = 8443,
     internal_port: int = 9443,
+    ops_port: int = 9464,
     *,
     echo: Callable[[str], None] = print,
     started: float | None = None,
@@ -100,12 +118,14 @@ def run_demo(
         policies_dir=policies,
         public={"host": "127.0.0.1", "port": public_port},
         internal={"host": "127.0.0.1", "port": internal_port},
+        ops={"host": "127.0.0.1", "port": ops_port},
         alert_labels={"probable_causes": PROBABLE_CAUSES},
     )
     prepare(directory, data, settings.trust_domain)
     gateway = Gateway(settings)
     public_sock = bind("127.0.0.1", public_port)
     internal_sock = bind("127.0.0.1", internal_port)
+    ops_sock = bind("127.0.0.1", ops_port)
 
     async def ready() -> None:
         revision = await feed(f"https://localhost:{internal_port}", settings.pki_path, data)
@@ -146,7 +166,15 @@ def run_demo(
         echo(
             "Staff status: " + curl_lines(directory, internal_port, STAFF, ["/v1/admin/status"])[0]
         )
+        echo("Staff command line, once per staff member (four eyes: alice drafts, bob approves):")
+        for who in (STAFF, REVIEWER):
+            echo("  " + admin_configure_line(directory, internal_port, who))
+        echo(f"Metrics and health (no certificate): http://127.0.0.1:{ops_port}/metrics, "
+             "/readyz, /livez")  # fmt: skip
         echo("OpenAPI: /openapi.json on each listener. Stop with Ctrl-C.")
         sys.stdout.flush()
 
-    run(serve(gateway, public_sock, internal_sock, log_level="warning", ready=ready))
+    run(
+        serve(gateway, public_sock, internal_sock, log_level="warning", ready=ready,
+              ops_sock=ops_sock)
+    )  # fmt: skip

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -80,6 +81,7 @@ class Refresher:
         self._serial = asyncio.Lock()
         self.failures = 0  # renders that failed and published nothing
         self.renders: Counter[str] = Counter()  # views rendered, per audience
+        self.on_rendered: Callable[[float], None] = lambda seconds: None  # for metrics
         self.screen = screen or Screen()
 
     def poke(self, batch: Sequence[Committed] | None = None) -> None:
@@ -135,10 +137,13 @@ class Refresher:
             else:  # e.g. a metric in a customer's scope: none of its views reads metrics
                 del self._dirty[audience]
         results: list[AudienceViews | None] = []
+        started = time.perf_counter()
         for start in range(0, len(plans), self._slice):
             # slices: between them the event loop runs without competing for the GIL
             chunk = plans[start : start + self._slice]
             results += await asyncio.to_thread(self._render_all, chunk, snapshot, now)
+        if plans:
+            self.on_rendered(time.perf_counter() - started)
         # every audience switches in this one loop iteration: no reader sees a mix of revisions
         for plan, result in zip(plans, results, strict=True):
             if result is None:

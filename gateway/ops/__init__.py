@@ -1,0 +1,1 @@
+"""Running it: Prometheus metrics, health, the access log, JSON logs, offline docs."""

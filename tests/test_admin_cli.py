@@ -1,0 +1,91 @@
+"""`demarc admin` against a real gateway: the four-eyes walkthrough, as staff would type it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from gateway.cli import main
+from tests.conftest import Pki, RunningGateway
+from tests.policyapi import ALICE, BOB, policy_text, widen
+
+
+def _configure(tmp_path: Path, pki: Pki, server: RunningGateway, who: str) -> Path:
+    role, name = who.split("/")
+    config = tmp_path / f"{name}.yaml"
+    code = main(["admin", "--config", str(config), "configure", "--url", server.internal_url,
+                 "--cert", str(pki.directory / f"{role}-{name}.crt"),
+                 "--key", str(pki.directory / f"{role}-{name}.key"),
+                 "--ca", str(pki.directory / "ca.crt")])  # fmt: skip
+    assert code == 0
+    return config
+
+
+class Staff:
+    def __init__(self, config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        self.config, self.capsys = config, capsys
+
+    def __call__(self, *args: str, ok: bool = True) -> str:
+        self.capsys.readouterr()
+        code = main(["admin", "--config", str(self.config), *args])
+        out, err = self.capsys.readouterr()
+        assert (code == 0) is ok, (args, out, err)
+        if not ok:
+            # the gateway runs in this process: its JSON log lines share stderr
+            said = [line for line in err.splitlines() if not line.startswith("{")]
+            assert len(said) == 1 and "Traceback" not in err, err  # one line
+            return said[0]
+        return out
+
+    def json(self, *args: str) -> object:
+        return msgspec.json.decode(self(*args[:0], "--json", *args))
+
+
+def test_four_eyes_walkthrough(
+    fresh_tls: RunningGateway, pki: Pki, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    alice = Staff(_configure(tmp_path, pki, fresh_tls, ALICE), capsys)
+    bob = Staff(_configure(tmp_path, pki, fresh_tls, BOB), capsys)
+    wider = tmp_path / "peer-acme.yaml"
+    wider.write_text(policy_text("peer-acme.yaml", widen), encoding="utf-8")
+
+    created = alice("draft", str(wider))
+    draft_id = int(created.split()[1])
+    assert "for peer/acme" in created and "approvals: none" in created
+    digest = alice.json("show", str(draft_id))["digest"]  # type: ignore[index]
+
+    diff = alice("diff", str(draft_id), "--audience", "peer/acme")
+    assert "WIDENS disclosure" in diff and "specific_problem" in diff
+
+    refused = alice("activate", str(draft_id), ok=False)
+    assert refused.startswith("demarc admin: 4")
+    own = alice("approve", str(draft_id), "--digest", digest, ok=False)
+    assert own.startswith("demarc admin: 4")
+
+    assert "approved: " in bob("approve", str(draft_id), "--digest", digest[:12])
+    activated = alice("activate", str(draft_id), "--digest", digest)
+    assert activated.startswith("activated: v2") and f"approved by {BOB}" in activated
+
+    history = alice("history", "peer/acme").splitlines()
+    assert [line.split()[0] for line in history] == ["v1", "v2"]
+
+    rolled = alice("rollback", "peer/acme", "--to", "1")
+    assert rolled.startswith("rolled back: v3")
+    assert "rollback" in alice("history", "peer/acme").splitlines()[-1]
+
+    approvals = alice("audit", "--kind", "approve")
+    assert BOB in approvals
+    status = alice.json("status")
+    assert isinstance(status, dict) and "peer/acme" in status["audiences"]
+
+
+def test_a_missing_config_is_one_line_saying_what_to_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["admin", "--config", str(tmp_path / "none.yaml"), "status"])
+    err = capsys.readouterr().err
+    said = [line for line in err.splitlines() if not line.startswith("{")]
+    assert code == 2 and len(said) == 1, err
+    assert "demarc admin configure" in err
