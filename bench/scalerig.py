@@ -116,6 +116,12 @@ class GatewayProcess:
             "max_body_bytes": 512 * 1024 * 1024,
             "public": {"host": "127.0.0.1", "port": self.public},
             "internal": {"host": "127.0.0.1", "port": self.internal},
+            # no ops listener: its fixed default port would collide with a demo or a second
+            # bench; readiness is read from /v1/admin/status
+            "ops": None,
+            # the per-principal rate limit (100/s by default) would measure itself, not ingest:
+            # one source sending single alarms from 8 clients is what this bench is about
+            "limits": {"rate_per_s": 1_000_000, "rate_burst": 1_000_000},
         }))  # fmt: skip
         self.process: subprocess.Popen[bytes] | None = None
         self.staff = httpx.Client(base_url=self.internal_url, verify=pki.context(STAFF), timeout=60)

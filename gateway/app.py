@@ -27,6 +27,7 @@ from gateway.api.deps import (
     scope_audience,
 )
 from gateway.api.fastpath import ViewFastPath
+from gateway.api.head import HeadAsGet
 from gateway.api.ratelimit import RateLimit, TokenBuckets
 from gateway.disclosure import PolicySet
 from gateway.errors import ConfigError
@@ -307,7 +308,8 @@ def create_public_app(gateway: Gateway) -> AccessLog:
     fast = ViewFastPath(guarded, lambda: gateway.cache, lambda: gateway.audit)
     return AccessLog(
         IdentityMiddleware(
-            _rate_limited(gateway, fast),  # every request counts, the fast path's too
+            # every request counts, the fast path's too; HEAD answers as GET, without a body
+            _rate_limited(gateway, HeadAsGet(fast)),
             lambda: gateway.registry,
             PUBLIC_ROLES,
             gateway.tls_rejections,

@@ -104,7 +104,6 @@ def test_repeated_if_none_match_fields_are_one_list(public: Any) -> None:
 @pytest.mark.parametrize(
     ("method", "path", "status"),
     [
-        ("HEAD", "/v1/interconnects", 405),
         ("POST", "/v1/interconnects", 405),
         # the route's length limit still applies: a path no id can match is an unknown one
         ("GET", "/v1/services/" + "x" * 257, 404),
@@ -148,3 +147,18 @@ def test_a_view_that_exists_is_answered_without_the_app_behind(served: RunningGa
     assert sent[1]["body"] == view.body
     served.call(ask("/v1/views"))  # the index is not a view: the routes answer it
     assert reached == ["/v1/views"]
+
+
+def test_head_answers_as_get_without_a_body_and_405_says_what_is_allowed(public: Any) -> None:
+    client = public("peer/acme")
+    got = client.get("/v1/interconnects")
+    head = client.head("/v1/interconnects")
+    assert head.status_code == 200 and head.content == b""
+    for name in ("etag", "demarc-revision", "demarc-policy-version", "content-type"):
+        assert head.headers[name] == got.headers[name], name
+    assert head.headers["content-length"] == str(len(got.content))
+    assert client.head("/v1/views").status_code == 200  # the index, through the routes
+    assert client.head("/v1/no-such-view").status_code == 404
+    refused = client.post("/v1/interconnects")
+    assert refused.status_code == 405
+    assert "GET" in refused.headers["allow"]

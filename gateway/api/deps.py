@@ -142,7 +142,11 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404:
             return error_response(404, "not_found", NOT_FOUND)
         if exc.status_code == 405:
-            return error_response(405, "method_not_allowed", METHOD_NOT_ALLOWED)
+            response = error_response(405, "method_not_allowed", METHOD_NOT_ALLOWED)
+            allow = (exc.headers or {}).get("Allow")
+            if allow:  # RFC 9110: a 405 says which methods the resource has
+                response.headers["Allow"] = allow
+            return response
         return error_response(exc.status_code, "http_error", BAD_REQUEST)
 
     @app.exception_handler(RequestValidationError)

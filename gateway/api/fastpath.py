@@ -45,7 +45,9 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
 def view_headers(views: AudienceViews, view: RenderedView) -> dict[str, str]:
     return {
         "ETag": view.etag,
-        "Demarc-Revision": str(views.checked),
+        # the revision of this view's own content: never the global ingest counter, which
+        # would tell an audience how often anything at all is ingested
+        "Demarc-Revision": str(view.revision),
         "Demarc-Policy-Version": view.policy_version,
         "Cache-Control": "private, no-cache",
     }
@@ -101,7 +103,7 @@ class ViewFastPath:
         assert view is not None
         headers = [
             (b"etag", view.etag.encode()),
-            (b"demarc-revision", str(views.checked).encode()),
+            (b"demarc-revision", str(view.revision).encode()),
             (b"demarc-policy-version", view.policy_version.encode("latin-1")),
             (b"cache-control", b"private, no-cache"),
         ]

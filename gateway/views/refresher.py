@@ -144,6 +144,10 @@ class Refresher:
             results += await asyncio.to_thread(self._render_all, chunk, snapshot, now)
         if plans:
             self.on_rendered(time.perf_counter() - started)
+        if self.screen.enabled:
+            # the live terms follow every commit, rendered or not: the egress guard scans
+            # errors and documents with them (a no-op when a render already brought them here)
+            await asyncio.to_thread(self.screen.vocabulary.at, snapshot)
         # every audience switches in this one loop iteration: no reader sees a mix of revisions
         for plan, result in zip(plans, results, strict=True):
             if result is None:
