@@ -13,14 +13,13 @@ import pytest
 from msgspec.structs import replace
 
 from gateway.disclosure.pseudonym import Pseudonymizer, audience_key
+from gateway.disclosure.rfc8795 import TE_NODE_ID_SPACE, te_node_ids
 from gateway.disclosure.topology_view import (
     MODES,
     ROUTER_SRLG_BASE,
-    TE_NODE_ID_SPACE,
     GraphCache,
     TopologyView,
     dependency_key,
-    te_node_ids,
     topology_view,
 )
 from gateway.model import (
