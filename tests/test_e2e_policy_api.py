@@ -201,3 +201,27 @@ def test_validate_names_file_line_column_and_what_to_do(clients: Clients) -> Non
     unknown = alice.post("/v1/admin/policies/validate", json={"text": stranger}).json()
     assert unknown["valid"] is True
     assert "names no registered principal" in unknown["activation_problems"][0]["message"]
+
+
+def test_open_drafts_are_listed_and_a_withdrawn_one_can_no_longer_be_activated(
+    clients: Clients,
+) -> None:
+    alice, bob = clients.internal(ALICE), clients.internal(BOB)
+    first = draft(alice, policy_text("peer-acme.yaml", widen))
+    second = draft(bob, policy_text("peer-globalnet.yaml", narrow))
+    listed = alice.get("/v1/admin/drafts")
+    assert listed.status_code == 200
+    assert {d["id"] for d in listed.json()} >= {first["id"], second["id"]}
+    mine = alice.get("/v1/admin/drafts", params={"audience": "peer/acme"}).json()
+    assert {d["audience"] for d in mine} == {"peer/acme"}
+    # another staff member withdraws it: nothing was disclosed by a draft, so anyone may
+    withdrawn = bob.delete(f"/v1/admin/drafts/{first['id']}")
+    assert withdrawn.status_code == 200 and withdrawn.json()["state"] == "withdrawn"
+    assert first["id"] not in {d["id"] for d in alice.get("/v1/admin/drafts").json()}
+    refused = alice.post(f"/v1/admin/drafts/{first['id']}/activate",
+                         json={"digest": first["digest"]})  # fmt: skip
+    assert refused.status_code == 409
+    assert bob.delete(f"/v1/admin/drafts/{first['id']}").status_code == 409  # not open
+    assert clients.internal("source/feeder").get("/v1/admin/drafts").status_code == 403
+    events = alice.get("/v1/admin/audit", params={"kind": "draft"}).json()["events"]
+    assert any((e.get("detail") or {}).get("action") == "withdraw" for e in events)

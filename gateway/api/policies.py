@@ -264,6 +264,30 @@ async def create_draft(
     return await _draft(lifecycle, draft)
 
 
+@router.get("/drafts", response_model=list[DraftOut], summary="Open drafts, oldest first")
+async def list_drafts(
+    request: Request,
+    principal: CurrentPrincipal,
+    lifecycle: Lifecycle,
+    audience: Annotated[
+        str | None, Query(max_length=200, description="only this audience's")
+    ] = None,
+) -> list[DraftOut]:
+    drafts = await asyncio.to_thread(lifecycle.db.drafts, audience)
+    return [await _draft(lifecycle, d) for d in drafts]
+
+
+@router.delete(
+    "/drafts/{draft_id}",
+    response_model=DraftOut,
+    summary="Withdraw an open draft (it is kept, closed, and the withdrawal is audited)",
+)
+async def withdraw_draft(
+    request: Request, principal: CurrentPrincipal, lifecycle: Lifecycle, draft_id: DraftId
+) -> DraftOut:
+    return await _draft(lifecycle, await lifecycle.withdraw(principal.id, draft_id))
+
+
 @router.get("/drafts/{draft_id}", response_model=DraftOut, summary="One draft")
 async def get_draft(
     request: Request, principal: CurrentPrincipal, lifecycle: Lifecycle, draft_id: DraftId

@@ -287,6 +287,21 @@ class PolicyLifecycle:
         approvals = await asyncio.to_thread(self.db.approvals, draft.id)
         return approver_for(draft, approvals, verdict.widening, verdict.reasons())
 
+    async def withdraw(self, principal: str, draft_id: int) -> DraftRecord:
+        """Any staff member may withdraw an open draft (nothing is disclosed by it); recorded."""
+        require_staff(principal)
+        async with self._lock:
+            draft = await self._open(draft_id)
+            event = Event(
+                "draft",
+                principal,
+                draft.audience,
+                digest=draft.digest,
+                detail={"action": "withdraw", "draft": draft.id},
+            )
+            await asyncio.to_thread(self.db.withdraw, draft, event)
+        return await self.draft(draft_id)
+
     async def _open(self, draft_id: int) -> DraftRecord:
         draft = await self.draft(draft_id)
         if draft.state != "open":

@@ -276,6 +276,16 @@ class PolicyDb(AuditTables):
             )
             cur.execute(_INSERT_EVENT, event.row())
 
+    def withdraw(self, draft: DraftRecord, event: Event) -> None:
+        """Close an open draft without activating it; its text and history stay."""
+        with self._transaction() as cur:
+            cur.execute(
+                "UPDATE policy_drafts SET state='withdrawn', updated_at=? "
+                "WHERE id=? AND state='open'",
+                (now_iso(), draft.id),
+            )
+            cur.execute(_INSERT_EVENT, event.row())
+
     def approvals(self, draft_id: int) -> list[Approval]:
         rows = self._read(
             "SELECT draft_id, digest, base, approver, at FROM policy_approvals "
