@@ -80,7 +80,7 @@ class Server:
     url: str
 
 
-def start_demarc(directory: Path, pki: Path) -> tuple[Server, int]:
+def start_demarc(directory: Path, pki: Path, access_log: bool) -> tuple[Server, int]:
     public, internal = free_port(), free_port()
     config = directory / "demarc.yaml"
     config.write_text(
@@ -91,6 +91,11 @@ def start_demarc(directory: Path, pki: Path) -> tuple[Server, int]:
                 "trust_domain": TRUST,
                 "public": {"host": "127.0.0.1", "port": public},
                 "internal": {"host": "127.0.0.1", "port": internal},
+                # the per-principal rate limit would refuse the load itself (one client
+                # certificate), and the ops listener's fixed port could be taken by a demo
+                "limits": {"rate_per_s": 1_000_000, "rate_burst": 1_000_000},
+                "ops": None,
+                "access_log": access_log,  # the default is on: a JSON line per request
             }
         )
     )
@@ -166,6 +171,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--requests", type=int, default=4000, help="per server per round")
     parser.add_argument("--clients", type=int, default=8, help="concurrent connections")
+    parser.add_argument(
+        "--no-access-log", action="store_true", help="measure without the per-request log line"
+    )
     parser.add_argument("--bare", nargs=3, metavar=("PORT", "BODY", "PKI"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare:
@@ -188,7 +196,7 @@ def run(directory: Path, args: argparse.Namespace) -> int:
     source = load_ssl_client_context(
         pki / "ca.crt", pki / "source-demo-feeder.crt", pki / "source-demo-feeder.key"
     )
-    demarc, internal = start_demarc(directory, pki)
+    demarc, internal = start_demarc(directory, pki, not args.no_access_log)
     servers = [demarc]
     try:
         wait_for(f"https://localhost:{internal}/v1/admin/status", source, 60, want=None)
