@@ -669,3 +669,22 @@ def test_one_compiled_policy_re_renders_its_topology_when_a_circuit_goes_down() 
     }
     assert status["calm"]["ACME-CKT-0001"] == "up"
     assert status["down"]["ACME-CKT-0001"] == "down"
+
+
+def test_another_customers_service_being_deleted_does_not_change_this_ones_status() -> None:
+    # a service may name another service among its resources; only topology resources that
+    # vanish make a status unknown, so no view depends on another customer's services
+    riding = Service("svc-initech-over", "initech", name="Initech over Globex",
+                     endpoints=(ResourceRef(FRA, "tp-fra-ge-cust"),),
+                     resources=(ResourceRef(service="svc-globex-ams"),))  # fmt: skip
+    base = snap((), ())
+    services = {**base.services, riding.service_id: riding}
+    without = {k: v for k, v in services.items() if k != "svc-globex-ams"}
+    rule = "audience: {aud}\ndisclose:\n  service: {{fields: [name, status]}}\n"
+
+    def status(svcs: dict[str, Service]) -> str | None:
+        data = Snapshot(revision=1, topology=TOPOLOGY, services=svcs, kind_revisions={})
+        shown = show(rule, "customer/initech", data)["services"]
+        return next(s["status"] for s in shown if s["name"] == "Initech over Globex")
+
+    assert status(services) == status(without) == "operational"

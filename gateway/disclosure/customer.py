@@ -19,7 +19,7 @@ from gateway.disclosure.scope import (
     maintenance_status,
     service_status,
 )
-from gateway.disclosure.stale import all_resolve
+from gateway.disclosure.stale import in_topology
 from gateway.model import Alarm, Maintenance, ResourceRef, Service
 
 ViewFn = Callable[[Context, str], ViewData]
@@ -48,7 +48,7 @@ def _sla(ctx: Context, service: Service) -> dict[str, Any]:
 def _status(ctx: Context, service: Service, covered: frozenset[ResourceRef]) -> str:
     # a service whose supporting resources vanished from the topology cannot be judged: saying
     # "operational" from the alarms that no longer reach it would be a guess
-    if not all_resolve(ctx.snapshot, (*service.endpoints, *service.resources)):
+    if not in_topology(ctx.snapshot, (*service.endpoints, *service.resources)):
         return "unknown"
     return service_status(ctx.snapshot, covered, ctx.now)
 

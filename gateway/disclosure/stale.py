@@ -40,6 +40,14 @@ def all_resolve(snapshot: Snapshot, refs: Iterable[ResourceRef]) -> bool:
     return all(resolves(snapshot, ref) for ref in refs)
 
 
+def in_topology(snapshot: Snapshot, refs: Iterable[ResourceRef]) -> bool:
+    """Whether every topology resource of ``refs`` is still in the topology. A service named
+    among them is another customer's business: its deletion must not change this service's
+    status (nor could the refresher know to re-render it)."""
+    known = known_resources(snapshot.topology)
+    return all(ref in known for ref in refs if ref.service is None)
+
+
 @dataclass(frozen=True, slots=True)
 class StaleReferences:
     """Ids of services, active alarms and unfinished maintenance whose resources are gone."""
