@@ -55,6 +55,7 @@ def test_four_eyes_walkthrough(
     draft_id = int(created.split()[1])
     assert "for peer/acme" in created and "approvals: none" in created
     digest = alice.json("show", str(draft_id))["digest"]  # type: ignore[index]
+    assert f"draft {draft_id} " in alice("drafts", "--audience", "peer/acme")
 
     diff = alice("diff", str(draft_id), "--audience", "peer/acme")
     assert "WIDENS disclosure" in diff and "specific_problem" in diff
@@ -89,3 +90,16 @@ def test_a_missing_config_is_one_line_saying_what_to_do(
     said = [line for line in err.splitlines() if not line.startswith("{")]
     assert code == 2 and len(said) == 1, err
     assert "demarc admin configure" in err
+
+
+def test_a_draft_is_withdrawn_from_the_command_line(
+    fresh_tls: RunningGateway, pki: Pki, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    alice = Staff(_configure(tmp_path, pki, fresh_tls, ALICE), capsys)
+    bob = Staff(_configure(tmp_path, pki, fresh_tls, BOB), capsys)
+    wider = tmp_path / "peer-acme.yaml"
+    wider.write_text(policy_text("peer-acme.yaml", widen), encoding="utf-8")
+    draft_id = alice("draft", str(wider)).split()[1]
+    assert "withdrawn" in bob("withdraw", draft_id)
+    assert f"draft {draft_id} " not in alice("drafts")
+    assert alice("withdraw", draft_id, ok=False).startswith("demarc admin: 409")

@@ -110,8 +110,12 @@ def request_for(args: argparse.Namespace) -> tuple[str, str, dict[str, Any]]:
             if args.replace is not None:
                 return "PUT", f"/v1/admin/drafts/{args.replace}", body
             return "POST", "/v1/admin/drafts", body
+        case "drafts":
+            return "GET", "/v1/admin/drafts", {"params": audience}
         case "show":
             return "GET", f"/v1/admin/drafts/{args.id}", {}
+        case "withdraw":
+            return "DELETE", f"/v1/admin/drafts/{args.id}", {}
         case "preview":
             return "GET", f"/v1/admin/drafts/{args.id}/preview", {"params": audience}
         case "diff":
@@ -198,8 +202,12 @@ def add_commands(sub: Any) -> None:
     draft.add_argument(
         "--replace", type=int, metavar="ID", help="rewrite draft ID (default: a new draft)"
     )
+    drafts = cmds.add_parser("drafts", help="the open drafts, oldest first")
+    drafts.add_argument("--audience", help="only this audience's (default: all)")
     show = cmds.add_parser("show", help="one draft")
     show.add_argument("id", type=int)
+    withdraw = cmds.add_parser("withdraw", help="close an open draft without activating it")
+    withdraw.add_argument("id", type=int)
     for name, text in (("preview", "the views an audience would get"),
                        ("diff", "what the draft would newly publish and withdraw")):  # fmt: skip
         cmd = cmds.add_parser(name, help=text)

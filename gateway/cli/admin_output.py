@@ -16,8 +16,10 @@ def render(command: str, status: int, body: Any) -> str:
             return "\n".join(_policy(p) for p in policies) or "no policies"
         case "history":
             return "\n".join(_version(v) for v in body)
-        case "draft" | "show":
+        case "draft" | "show" | "withdraw":
             return _draft(body)
+        case "drafts":
+            return "\n".join(_draft(d) for d in body) or "no open drafts"
         case "diff":
             return _diff(body)
         case "approve" | "activate":
