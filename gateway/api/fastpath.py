@@ -42,7 +42,7 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-def view_headers(views: AudienceViews, view: RenderedView) -> dict[str, str]:
+def view_headers(view: RenderedView) -> dict[str, str]:
     return {
         "ETag": view.etag,
         # the revision of this view's own content: never the global ingest counter, which
@@ -94,18 +94,17 @@ class ViewFastPath:
                     # the route template, as FastAPI would have set it (metrics, access log)
                     listed = scope["path"] in VIEW_PATHS
                     scope["route"] = _Route(scope["path"]) if listed else _ITEM_ROUTE
-                    await self._send(scope, send, principal.id, views, *found)
+                    await self._send(scope, send, principal.id, *found)
                     return
         await self.app(scope, receive, send)
 
-    async def _send(self, scope: dict[str, Any], send: Any, who: str, views: AudienceViews,
-                    name: str, view: RenderedView | None, media: str) -> None:  # fmt: skip
+    async def _send(self, scope: dict[str, Any], send: Any, who: str, name: str,
+                    view: RenderedView | None, media: str) -> None:  # fmt: skip
         assert view is not None
+        # the routes' headers, from the one place that says what they are
         headers = [
-            (b"etag", view.etag.encode()),
-            (b"demarc-revision", str(view.revision).encode()),
-            (b"demarc-policy-version", view.policy_version.encode("latin-1")),
-            (b"cache-control", b"private, no-cache"),
+            (k.lower().encode("latin-1"), v.encode("latin-1"))
+            for k, v in view_headers(view).items()
         ]
         if etag_matches(_if_none_match(scope), view.etag):
             await send({"type": "http.response.start", "status": 304, "headers": headers})

@@ -45,7 +45,7 @@ def _send(
             return error_response(503, "withheld", "this view is temporarily unavailable")
         return error_response(404, "not_found", NOT_FOUND)
     request.scope[PRESCANNED] = True  # these bytes were scanned before they were published
-    headers = view_headers(views, view)
+    headers = view_headers(view)
     if etag_matches(if_none_match, view.etag):
         return Response(status_code=304, headers=headers)
     # a list append: the audit log writes its buffer in batches, off the request path
