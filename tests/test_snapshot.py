@@ -17,6 +17,7 @@ from gateway.model import (
     DeleteServices,
     Link,
     LinkKind,
+    LinkState,
     Maintenance,
     MaintenanceStatus,
     MetricSample,
@@ -156,6 +157,7 @@ def plain(snapshot: Snapshot) -> dict[str, Any]:
         "alarms_by_resource": nested(snapshot.alarms_by_resource),
         "metrics_by_resource": nested(snapshot.metrics_by_resource),
         "maintenance_by_resource": nested(snapshot.maintenance_by_resource),
+        "link_states": dict(snapshot.link_states),
     }
 
 
@@ -179,7 +181,21 @@ def naive_indexes(oracle: Oracle) -> dict[str, Any]:
     for link in oracle.topology.links:
         if link.kind is LinkKind.INTERCONNECT and link.peer:
             peers.setdefault(link.peer, []).append(link)
+    # live link states the way topology views used to scan for them: every alarm and sample
+    internal = {lk.link_id for lk in oracle.topology.links if lk.kind is LinkKind.INTERNAL}
+    util = {r.link: s.value for (r, m), s in oracle.metrics.items() if m == "utilisation_pct"}
+    delay = {r.link: s.value * 1000 for (r, m), s in oracle.metrics.items() if m == "delay_ms"}
+    down = {
+        a.resource.link
+        for a in oracle.alarms.values()
+        if a.active and a.severity is Severity.CRITICAL and a.resource is not None
+    }
+    states = {
+        i: LinkState(i in down, util.get(i), delay.get(i))
+        for i in (util.keys() | delay.keys() | down) & internal
+    }
     return {
+        "link_states": states,
         "links_by_id": {link.link_id: link for link in oracle.topology.links},
         "interconnects_by_peer": {p: tuple(links) for p, links in peers.items()},
         "services_by_customer": by_customer,
@@ -202,6 +218,12 @@ def test_incremental_snapshot_equals_a_fresh_build(sequence: list[Change]) -> No
         assert plain(snapshot) == fresh
         indexes = naive_indexes(oracle)
         assert {k: fresh[k] for k in indexes} == indexes
+        # topology views re-render on the revision of the last link state change: never stale
+        before = history[-1][0]
+        if dict(snapshot.link_states) != dict(before.link_states):
+            assert snapshot.link_states_revision == revision
+        else:
+            assert snapshot.link_states_revision == before.link_states_revision
     # structural sharing never reaches back: every earlier snapshot still reads as it did
     for old, seen in history:
         assert plain(old) == seen

@@ -39,7 +39,7 @@ def test_envelope_and_strong_etag() -> None:
         "policy_version": "v1",
         "items": rows()["services"],
     }
-    assert (services.revision, services.policy_version, views.checked) == (1, "v1", 1)
+    assert (services.revision, services.policy_version) == (1, "v1")
     assert msgspec.json.decode(views.views["incidents"].body)["items"] == []
 
 
@@ -57,7 +57,6 @@ def test_unchanged_content_keeps_body_and_etag() -> None:
     assert new.body is old.body or new.body == old.body
     assert new.etag == old.etag
     assert new.revision == 1  # the content last changed at revision 1
-    assert after.checked == 7  # but it is known to reflect revision 7
     assert msgspec.json.decode(new.body)["revision"] == 1
 
 
@@ -66,7 +65,7 @@ def test_changed_content_changes_body_and_etag() -> None:
     after = build_views(AUD, before, rows(status_a="outage"), 2, "v1")
     old, new = before.views["services"], after.views["services"]
     assert new.etag != old.etag and new.body != old.body
-    assert (new.revision, after.checked) == (2, 2)
+    assert new.revision == 2
     assert msgspec.json.decode(new.body)["items"][0]["status"] == "outage"
     # the other view, unchanged, keeps its tag
     assert after.views["incidents"].etag == before.views["incidents"].etag
@@ -139,7 +138,6 @@ def test_keep_carries_views_over() -> None:
     )
     kept, old = after.views["services"], before.views["services"]
     assert (kept.body, kept.etag, kept.revision) == (old.body, old.etag, 1)
-    assert after.checked == 5
     assert after.items[("services", "svc-a")] == before.items[("services", "svc-a")]
     assert after.contents["services"] == before.contents["services"]
     assert after.views["incidents"].revision == 5
@@ -171,13 +169,6 @@ def test_view_cache_publish_get_drop() -> None:
     cache.publish(AUD, views)
     assert cache.get(AUD) is views
     assert cache.get("customer/other").views == {}
-    cache.touch(AUD, 9)
-    touched = cache.get(AUD)
-    assert touched.checked == 9 and touched.views == views.views and touched.items == views.items
-    cache.touch(AUD, 4)  # never backwards
-    assert cache.get(AUD).checked == 9
-    cache.touch("customer/other", 9)  # no views, nothing to touch
-    assert cache.get("customer/other").checked == 0
     cache.drop(AUD)
     cache.drop(AUD)  # dropping twice is harmless
     assert cache.get(AUD).views == {}

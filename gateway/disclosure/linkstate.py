@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
+from gateway.model.linklive import LinkState
 
-@dataclass(frozen=True)
-class LinkState:
-    """Live state of one internal link that overrides or refines its topology attributes."""
-
-    down: bool = False  # e.g. a critical alarm on the link: treated as oper-status down
-    utilisation_pct: float | None = None
-    delay_us: float | None = None  # measured delay, preferred over the configured one
+__all__ = ["LinkState", "available_bps"]
 
 
 def available_bps(capacity_bps: float | None, state: LinkState | None) -> float | None:

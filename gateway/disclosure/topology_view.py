@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import weakref
 from collections import OrderedDict
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -17,7 +16,7 @@ from gateway.disclosure.linkstate import LinkState, available_bps
 from gateway.disclosure.pseudonym import Pseudonymizer
 from gateway.disclosure.rfc8795 import rfc8345
 from gateway.disclosure.scope import interconnect_status
-from gateway.model import Link, LinkKind, OperStatus, ResourceRef, Severity, Snapshot, Topology
+from gateway.model import Link, LinkKind, OperStatus, ResourceRef, Snapshot, Topology
 
 MODES = ("none", "interconnect", "abstract", "single-node", "filtered")
 VIEW_METRICS = frozenset({"delay_ms", "available_bandwidth_mbps", "srlgs"})
@@ -42,8 +41,6 @@ class _Topo(NamedTuple):
 
 
 _TOPOLOGIES: OrderedDict[int, tuple[Topology, _Topo]] = OrderedDict()
-_STATES: weakref.WeakKeyDictionary[Snapshot, tuple[dict[str, LinkState], bytes]]
-_STATES = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 
 
@@ -66,32 +63,15 @@ def _topo(topology: Topology) -> _Topo:
     return info
 
 
-def _states(snapshot: Snapshot) -> tuple[dict[str, LinkState], bytes]:
-    if (hit := _STATES.get(snapshot)) is not None:
-        return hit
-    internal = _topo(snapshot.topology).internal_links
-    util: dict[str, float] = {}
-    delay: dict[str, float] = {}
-    for (ref, metric), sample in snapshot.metrics.items():
-        if ref.link is not None and ref.link in internal:
-            if metric == "utilisation_pct":
-                util[ref.link] = sample.value
-            elif metric == "delay_ms":
-                delay[ref.link] = sample.value * 1000.0
-    # a critical alarm on a link means it carries nothing, as for interconnect status
-    critical = (a for a in snapshot.alarms.values() if a.active and a.severity is Severity.CRITICAL)
-    down = {a.resource.link for a in critical if a.resource and a.resource.link in internal}
-    ids = sorted(util.keys() | delay.keys() | down)
-    states = {i: LinkState(i in down, util.get(i), delay.get(i)) for i in ids}
-    rows = [(i, s.down, s.utilisation_pct, s.delay_us) for i, s in states.items()]
-    result = states, hashlib.blake2b(msgspec.msgpack.encode(rows), digest_size=16).digest()
-    _STATES[snapshot] = result
-    return result
+def _states(snapshot: Snapshot) -> tuple[Mapping[str, LinkState], bytes]:
+    """The snapshot's internal link states (kept per change by the model) and a key that
+    changes whenever they may have: the revision that last changed them."""
+    return snapshot.link_states, snapshot.link_states_revision.to_bytes(8, "big")
 
 
-def link_states(snapshot: Snapshot) -> dict[str, LinkState]:
+def link_states(snapshot: Snapshot) -> Mapping[str, LinkState]:
     """Live state of internal links: utilisation, measured delay, down under a critical alarm."""
-    return _states(snapshot)[0]
+    return snapshot.link_states
 
 
 def dependency_key(snapshot: Snapshot, peer: str) -> bytes:
@@ -113,7 +93,7 @@ def router_srlg(pseudonym: Pseudonymizer, node: str) -> int:
 
 
 class GraphCache:
-    """Graphs of the last few (topology, link states), by content: a graph costs O(links)."""
+    """Graphs of the last few (topology, link states): a graph costs O(links)."""
 
     def __init__(self, size: int = 2) -> None:
         self._size = size

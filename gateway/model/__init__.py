@@ -10,6 +10,7 @@ from gateway.model.changes import (
     UpsertMaintenance,
     UpsertServices,
 )
+from gateway.model.linklive import LinkState
 from gateway.model.records import (
     Alarm,
     Maintenance,
@@ -43,6 +44,7 @@ __all__ = [
     "Kind",
     "Link",
     "LinkKind",
+    "LinkState",
     "Maintenance",
     "MaintenanceStatus",
     "MetricSample",

@@ -10,6 +10,7 @@ from typing import Any
 from immutables import Map
 
 from gateway.model import indexes as ix
+from gateway.model import linklive as ll
 from gateway.model.changes import (
     AddMetricSamples,
     Change,
@@ -46,7 +47,10 @@ class Snapshot:
     __slots__ = (
         "__weakref__",
         "_alarms_by_resource",
+        "_critical_by_link",
         "_interconnects_by_peer",
+        "_link_states",
+        "_link_states_revision",
         "_links_by_id",
         "_maintenance_by_resource",
         "_metrics_by_resource",
@@ -72,6 +76,9 @@ class Snapshot:
     _alarms_by_resource: ix.Grouped[Alarm]
     _metrics_by_resource: ix.Grouped[MetricSample]
     _maintenance_by_resource: ix.Grouped[Maintenance]
+    _critical_by_link: Map[str, int]  # active critical alarms per link id
+    _link_states: Map[str, ll.LinkState]  # internal links with a live state
+    _link_states_revision: int  # the revision that last changed _link_states
 
     def __init__(
         self,
@@ -88,6 +95,8 @@ class Snapshot:
         alarms_map: Map[str, Alarm] = Map((alarms or {}).items())
         metrics_map: Map[MetricKey, MetricSample] = Map((metrics or {}).items())
         maintenance_map: Map[str, Maintenance] = Map((maintenance or {}).items())
+        links = ix.links_by_id(topology)
+        critical = ll.count_critical(alarms_map.values())
         self._fill(
             revision=revision,
             topology=topology,
@@ -96,8 +105,11 @@ class Snapshot:
             metrics=metrics_map,
             maintenance=maintenance_map,
             kind_revisions=Map((kind_revisions or {}).items()),
-            _links_by_id=ix.links_by_id(topology),
+            _links_by_id=links,
             _interconnects_by_peer=ix.interconnects_by_peer(topology),
+            _critical_by_link=critical,
+            _link_states=ll.build(links, critical, metrics_map),
+            _link_states_revision=revision,
             _services_by_customer=ix.group(ix.service_rows(services_map.values())),
             _alarms_by_resource=ix.group(ix.alarm_rows(alarms_map.values())),
             _metrics_by_resource=ix.group(ix.metric_rows(metrics_map)),
@@ -133,6 +145,17 @@ class Snapshot:
         return self._services_by_customer
 
     @property
+    def link_states(self) -> Mapping[str, ll.LinkState]:
+        """Live state of internal links: utilisation, measured delay, down under a critical
+        alarm; only links that have one (link id → state)."""
+        return self._link_states
+
+    @property
+    def link_states_revision(self) -> int:
+        """The revision of the last change to ``link_states`` (or to the topology's links)."""
+        return self._link_states_revision
+
+    @property
     def alarms_by_resource(self) -> Mapping[ResourceRef, Mapping[str, Alarm]]:
         """Alarms by the resource they are on (alarm id → alarm; in no particular order)."""
         return self._alarms_by_resource
@@ -153,12 +176,18 @@ class Snapshot:
         kinds = self.kind_revisions.set(change_kind(change).value, revision)
         match change:
             case ReplaceTopology(topology=topology):
+                links = ix.links_by_id(topology)
+                states = ll.build(links, self._critical_by_link, self.metrics)
                 return self._derive(
                     revision=revision,
                     kind_revisions=kinds,
                     topology=topology,
-                    _links_by_id=ix.links_by_id(topology),
+                    _links_by_id=links,
                     _interconnects_by_peer=ix.interconnects_by_peer(topology),
+                    _link_states=states,
+                    _link_states_revision=(
+                        self._link_states_revision if states == self._link_states else revision
+                    ),
                 )
             case UpsertServices(services=services):
                 return self._derive(revision=revision, kind_revisions=kinds,
@@ -168,13 +197,13 @@ class Snapshot:
                                     **self._services((), ids))  # fmt: skip
             case UpsertAlarms(alarms=alarms):
                 return self._derive(revision=revision, kind_revisions=kinds,
-                                    **self._upsert_alarms(alarms))  # fmt: skip
+                                    **self._upsert_alarms(alarms, revision))  # fmt: skip
             case PruneAlarms(alarm_ids=ids, before=before):
                 return self._derive(revision=revision, kind_revisions=kinds,
                                     **self._prune_alarms(ids, before))  # fmt: skip
             case AddMetricSamples(samples=samples):
                 return self._derive(revision=revision, kind_revisions=kinds,
-                                    **self._add_samples(samples))  # fmt: skip
+                                    **self._add_samples(samples, revision))  # fmt: skip
             case UpsertMaintenance(windows=windows):
                 return self._derive(revision=revision, kind_revisions=kinds,
                                     **self._upsert_windows(windows))  # fmt: skip
@@ -194,8 +223,9 @@ class Snapshot:
             ix.group_add(by_customer, service.customer, service.service_id, service)
         return {"services": by_id.finish(), "_services_by_customer": by_customer.finish()}
 
-    def _upsert_alarms(self, alarms: tuple[Alarm, ...]) -> dict[str, Any]:
+    def _upsert_alarms(self, alarms: tuple[Alarm, ...], revision: int) -> dict[str, Any]:
         by_id, by_ref = self.alarms.mutate(), self._alarms_by_resource.mutate()
+        critical, touched = self._critical_by_link.mutate(), set[str]()
         for alarm in alarms:
             old = by_id.get(alarm.alarm_id)
             if old is not None and old.resource is not None:
@@ -203,7 +233,32 @@ class Snapshot:
             by_id[alarm.alarm_id] = alarm
             if alarm.resource is not None:
                 ix.group_add(by_ref, alarm.resource, alarm.alarm_id, alarm)
-        return {"alarms": by_id.finish(), "_alarms_by_resource": by_ref.finish()}
+            for link in (ll.adjust(critical, old, -1), ll.adjust(critical, alarm, +1)):
+                if link is not None:
+                    touched.add(link)
+        counts = critical.finish()
+        return {
+            "alarms": by_id.finish(),
+            "_alarms_by_resource": by_ref.finish(),
+            "_critical_by_link": counts,
+            **self._relink(touched, counts, self.metrics, revision),
+        }
+
+    def _relink(
+        self,
+        touched: set[str],
+        critical: Map[str, int],
+        metrics: Map[MetricKey, MetricSample],
+        revision: int,
+    ) -> dict[str, Any]:
+        """Link states with ``touched`` recomputed, and the revision that last changed them."""
+        if not touched:
+            return {}
+        states = ll.update(self._link_states, self._links_by_id, touched, critical, metrics)
+        changed = any(states.get(i) != self._link_states.get(i) for i in touched)
+        if not changed:
+            return {}
+        return {"_link_states": states.finish(), "_link_states_revision": revision}
 
     def _prune_alarms(self, ids: tuple[str, ...], before: datetime) -> dict[str, Any]:
         """Drop the alarms of ``ids`` that ended before ``before`` (an alarm raised again since
@@ -218,15 +273,23 @@ class Snapshot:
             del by_id[alarm_id]
         return {"alarms": by_id.finish(), "_alarms_by_resource": by_ref.finish()}
 
-    def _add_samples(self, samples: tuple[MetricSample, ...]) -> dict[str, Any]:
+    def _add_samples(self, samples: tuple[MetricSample, ...], revision: int) -> dict[str, Any]:
         latest, by_ref = self.metrics.mutate(), self._metrics_by_resource.mutate()
+        touched = set[str]()
         for s in samples:
             key = (s.resource, s.metric)
             old = latest.get(key)
             if old is None or old.at <= s.at:  # a late sample never replaces a newer one
                 latest[key] = s
                 ix.group_add(by_ref, s.resource, s.metric, s)
-        return {"metrics": latest.finish(), "_metrics_by_resource": by_ref.finish()}
+                if s.resource.link is not None and s.metric in (ll.UTILISATION, ll.DELAY):
+                    touched.add(s.resource.link)
+        metrics = latest.finish()
+        return {
+            "metrics": metrics,
+            "_metrics_by_resource": by_ref.finish(),
+            **self._relink(touched, self._critical_by_link, metrics, revision),
+        }
 
     def _upsert_windows(self, windows: tuple[Maintenance, ...]) -> dict[str, Any]:
         by_id, by_ref = self.maintenance.mutate(), self._maintenance_by_resource.mutate()

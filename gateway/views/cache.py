@@ -32,8 +32,6 @@ class AudienceViews:
     items: Mapping[tuple[str, str], RenderedView] = field(default_factory=dict)
     contents: Mapping[str, bytes] = field(default_factory=dict)  # view → items bytes, to compare
     item_contents: Mapping[tuple[str, str], bytes] = field(default_factory=dict)
-    # the newest data revision all these views are known to reflect (content unchanged since)
-    checked: int = 0
     # views the leak guard stopped with no earlier version to fall back on: served as 503
     withheld: frozenset[str] = frozenset()
 
@@ -133,7 +131,6 @@ def build_views(
         items=items,
         contents=contents,
         item_contents=item_contents,
-        checked=revision,
         withheld=frozenset(v for v in previous.withheld if v in keep),
     )
 
@@ -150,12 +147,6 @@ class ViewCache:
 
     def publish(self, audience: str, views: AudienceViews) -> None:
         self._audiences[audience] = views
-
-    def touch(self, audience: str, revision: int) -> None:
-        """Nothing an audience's views depend on changed up to ``revision``: say so."""
-        current = self._audiences.get(audience)
-        if current is not None and current.checked < revision:
-            self._audiences[audience] = replace(current, checked=revision)
 
     def drop(self, audience: str) -> None:
         self._audiences.pop(audience, None)

@@ -83,6 +83,13 @@ class Refresher:
         self.renders: Counter[str] = Counter()  # views rendered, per audience
         self.on_rendered: Callable[[float], None] = lambda seconds: None  # for metrics
         self.screen = screen or Screen()
+        # (policies, audiences) → live policies and history windows: see _live
+        self._live_for: tuple[PolicySet, tuple[str, ...], dict[str, CompiledPolicy],
+                              frozenset[int]] | None = None  # fmt: skip
+        self._extra: dict[str, set[str]] = {}  # audience → views re-rendered on every change
+        # some live audience is not yet published at its policy's version or not indexed: the
+        # plan then looks at every audience; once all are, it looks only at what changed
+        self._unsettled = True
 
     def poke(self, batch: Sequence[Committed] | None = None) -> None:
         """Something changed (``batch``, when the store says what): refresh soon; changes
@@ -115,17 +122,7 @@ class Refresher:
         snapshot, pending = self._snapshot(), self._pending
         self._pending = []
         now = self._clock()
-        policies = self._policies()
-        histories = frozenset(h for p in policies for h in p.history_hours)
-        live: dict[str, CompiledPolicy] = {}
-        for audience in self._audiences():
-            policy = policies.for_audience(audience)
-            if policy is None:
-                self._forget(audience)  # default deny: no policy, no views
-            else:
-                live[audience] = policy
-        for audience in [a for a in self._seen if a not in live]:
-            self._forget(audience)
+        live, histories = self._live()
         full = await self._plan(snapshot, pending, live, now, histories)
         plans: list[_Plan] = []
         for audience, views in list(self._dirty.items()):
@@ -155,9 +152,10 @@ class Refresher:
             self._cache.publish(plan.audience, result)
             self._seen[plan.audience] = plan.policy.version
             self._dirty.pop(plan.audience, None)
-        for audience in live:
-            if audience not in self._dirty:
-                self._cache.touch(audience, snapshot.revision)
+        if self._unsettled:
+            self._unsettled = any(
+                self._seen.get(a) != p.version or a not in self._index for a, p in live.items()
+            )
         if full:
             # the model and views just built live long: a full collection scanning them all
             # held the GIL for 0.9 s at 10k nodes (the event loop with it); take them out of
@@ -168,6 +166,27 @@ class Refresher:
         self._cache.revision = snapshot.revision
         async with self._refreshed:
             self._refreshed.notify_all()
+
+    def _live(self) -> tuple[dict[str, CompiledPolicy], frozenset[int]]:
+        """Each registered audience's policy (default deny: no policy, no views, so those
+        without one are forgotten) and the history windows policies publish; worked out again
+        only when the policies or the audiences changed, not per commit."""
+        policies, audiences = self._policies(), tuple(self._audiences())
+        known = self._live_for
+        if known is not None and known[0] is policies and known[1] == audiences:
+            return known[2], known[3]
+        live: dict[str, CompiledPolicy] = {}
+        for audience in audiences:
+            policy = policies.for_audience(audience)
+            if policy is not None:
+                live[audience] = policy
+        for audience in [a for a in {*self._seen, *audiences} if a not in live]:
+            self._forget(audience)
+        histories = frozenset(h for p in policies for h in p.history_hours)
+        self._extra = {a: extra for a, p in live.items() if (extra := unknown_views(p))}
+        self._live_for = (policies, audiences, live, histories)
+        self._unsettled = True
+        return live, histories
 
     async def _plan(
         self,
@@ -192,14 +211,15 @@ class Refresher:
             self._dirty = {audience: set(policy.views) for audience, policy in live.items()}
             return True
         rescoped = {f"customer/{name}" for name in customers}
-        for audience, policy in live.items():
-            if self._seen.get(audience) != policy.version or audience in rescoped:
-                # new audience, new policy, or its services changed: all of its views
-                self._dirty[audience] = set(policy.views)
-            if audience not in self._index or audience in rescoped:
-                self._index.update(snapshot, audience)
-            if extra := unknown_views(policy):
-                self._dirty.setdefault(audience, set()).update(extra)
+        if self._unsettled or rescoped:
+            for audience, policy in live.items():
+                if self._seen.get(audience) != policy.version or audience in rescoped:
+                    # new audience, new policy, or its services changed: all of its views
+                    self._dirty[audience] = set(policy.views)
+                if audience not in self._index or audience in rescoped:
+                    self._index.update(snapshot, audience)
+        for audience, extra in self._extra.items():
+            self._dirty.setdefault(audience, set()).update(extra)
         refs |= self._moments.due(snapshot, now)  # what the clock changed since the last time
         if histories != self._moments.hours:
             await asyncio.to_thread(self._moments.rebuild, snapshot, histories, now)
@@ -217,6 +237,7 @@ class Refresher:
         self._moments.rebuild(snapshot, hours, now)
 
     def _forget(self, audience: str) -> None:
+        self._unsettled = True
         self._cache.drop(audience)
         self._seen.pop(audience, None)
         self._dirty.pop(audience, None)
