@@ -71,7 +71,7 @@ async def status(request: Request, principal: CurrentPrincipal) -> Status:
         revision=snapshot.revision,
         views_revision=gateway.cache.revision,
         kind_revisions=dict(snapshot.kind_revisions),
-        audiences=gateway.registry.audiences(),
+        audiences=list(gateway.registry.audiences()),
         policies=[
             ActivePolicy(
                 audience=p.audience,

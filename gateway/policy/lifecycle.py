@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,7 +56,7 @@ class PolicyLifecycle:
         record: Callable[[Event], Awaitable[None]],
         current: Callable[[], PolicySet],
         apply: Callable[[PolicySet], None],
-        audiences: Callable[[], list[str]],
+        audiences: Callable[[], Sequence[str]],
         snapshot: Callable[[], Snapshot],
         secret: bytes,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -99,7 +99,7 @@ class PolicyLifecycle:
             assess,
             policy,
             self._current(),
-            self._audiences(),
+            list(self._audiences()),
             self._snapshot(),
             self._secret,
             self._clock(),

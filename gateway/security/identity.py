@@ -58,15 +58,19 @@ class Registry:
     ) -> None:
         self.trust_domain = trust_domain
         self._by_uri = {p.spiffe(trust_domain): p for p in principals}
+        # a registry never changes (a reload builds a new one): sorted once, not per commit
+        self._sorted = tuple(sorted(self._by_uri.values(), key=lambda p: p.id))
+        self._audiences = tuple(p.id for p in self._sorted if p.role in PUBLIC_ROLES)
         self._pins = dict(pins or {})
         self._cache: dict[bytes, Principal | None] = {}
 
     @property
     def principals(self) -> list[Principal]:
-        return sorted(self._by_uri.values(), key=lambda p: p.id)
+        return list(self._sorted)
 
-    def audiences(self) -> list[str]:
-        return [p.id for p in self.principals if p.role in PUBLIC_ROLES]
+    def audiences(self) -> tuple[str, ...]:
+        """The peers and customers, sorted (the same tuple every call)."""
+        return self._audiences
 
     def identify(self, der: bytes) -> Principal | None:
         """The principal a verified certificate names, or None.

@@ -51,7 +51,7 @@ class Refresher:
         self,
         cache: ViewCache,
         snapshot: Callable[[], Snapshot],
-        audiences: Callable[[], list[str]],
+        audiences: Callable[[], Sequence[str]],
         policies: Callable[[], PolicySet],
         secret: bytes,
         *,
