@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from gateway.disclosure.engine import DEPENDS
 from gateway.disclosure.scope import coverage, customer_services, peer_resources
-from gateway.model import Kind, LinkKind, ResourceRef, Snapshot
+from gateway.model import Kind, ResourceRef, Snapshot
 
 #: views that read the topology and internal links network-wide (utilisation, measured delay,
 #: critical alarms: see ``topology_view.dependency_key``), not the audience's own scope
@@ -53,14 +53,6 @@ def lookup_keys(ref: ResourceRef) -> set[ResourceRef]:
     if ref.service is not None:
         keys.add(ResourceRef(service=ref.service))
     return keys
-
-
-def on_internal_link(snapshot: Snapshot, ref: ResourceRef) -> bool:
-    """Whether data on ``ref`` feeds the network-wide views (an internal link's state)."""
-    if ref.link is None:
-        return False
-    link = snapshot.links_by_id.get(ref.link)
-    return link is not None and link.kind is LinkKind.INTERNAL
 
 
 def views_reading(role: str, views: Iterable[str], kind: Kind, *, scoped: bool) -> set[str]:

@@ -7,9 +7,9 @@ from typing import TypeVar
 
 from gateway.disclosure import DEPENDS, CompiledPolicy
 from gateway.disclosure.reads import (
+    NETWORK_VIEWS,
     audience_refs,
     lookup_keys,
-    on_internal_link,
     ref_nodes,
     views_reading,
 )
@@ -125,20 +125,26 @@ def touched(changes: Iterable[Change], before: Snapshot) -> tuple[Touched, set[s
 
 
 def stale_views(
-    refs: Touched, snapshot: Snapshot, index: DependencyIndex, live: Mapping[str, CompiledPolicy]
+    refs: Touched,
+    index: DependencyIndex,
+    live: Mapping[str, CompiledPolicy],
+    *,
+    links_changed: bool,
 ) -> Stale:
-    """The views of ``live`` audiences that data changed on ``refs`` can alter."""
+    """The views of ``live`` audiences that data changed on ``refs`` can alter, and, when the
+    live state of internal links changed (``links_changed``: ``Snapshot.link_states``), every
+    audience's views that read it network-wide. An alarm on an internal link that leaves its
+    state as it was (not critical, say) reaches no network view: they do not read it."""
     out: Stale = {}
     for kind, ref in refs:
         for audience in index.audiences(ref):
             if (policy := live.get(audience)) is not None:
                 views = views_reading(policy.role, policy.views, kind, scoped=True)
                 out.setdefault(audience, set()).update(views)
-        if on_internal_link(snapshot, ref):
-            for audience, policy in live.items():
-                views = views_reading(policy.role, policy.views, kind, scoped=False)
-                if views:
-                    out.setdefault(audience, set()).update(views)
+    if links_changed:
+        for audience, policy in live.items():
+            if views := set(NETWORK_VIEWS.get(policy.role, ())).intersection(policy.views):
+                out.setdefault(audience, set()).update(views)
     return out
 
 

@@ -225,7 +225,8 @@ class Refresher:
             await asyncio.to_thread(self._moments.rebuild, snapshot, histories, now)
         for committed in pending:
             self._moments.add(committed.change, now)
-        merge(self._dirty, stale_views(refs, snapshot, self._index, live))
+        links_changed = before is None or snapshot.link_states_revision > before.revision
+        merge(self._dirty, stale_views(refs, self._index, live, links_changed=links_changed))
         return False
 
     def _rescope(
