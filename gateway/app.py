@@ -113,6 +113,7 @@ class Gateway:
             policies=lambda: self.policies,
             secret=secret,
             debounce_s=settings.refresh_debounce_s,
+            network_holddown_s=settings.network_holddown_s,
             screen=self.screen,
         )
         self.tls_rejections = Rejections()

@@ -158,6 +158,13 @@ class Settings(BaseSettings):
     )
     alert_labels: AlertLabels = AlertLabels()
     refresh_debounce_s: float = Field(0.02, ge=0, le=10)
+    network_holddown_s: float = Field(
+        1.0,
+        ge=0,
+        le=60,
+        description="peer topology views follow internal link changes at most this often "
+        "(the first change after a quiet hold-down at once); 0: after every change",
+    )
     retention: Retention = Retention()
     accept_data_loss: bool = Field(
         False,

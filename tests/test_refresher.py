@@ -282,3 +282,52 @@ def test_a_snapshot_the_refresher_was_not_told_about_renders_everything() -> Non
         assert await gw.views() == await gw.fresh()
 
     asyncio.run(main())
+
+
+# -- network views held down -----------------------------------------------------------------
+
+
+def test_a_burst_of_internal_link_changes_renders_topologies_once_more_after_the_holddown() -> None:
+    """The first internal link change after a quiet hold-down re-renders the peers' topology
+    views at once; the next ones wait for the hold-down (the run loop wakes itself for it),
+    and until then the cache does not claim to reflect them."""
+
+    async def main() -> None:
+        gw = demo_gateway()
+        gw.refresher = Refresher(
+            gw.cache, lambda: gw.snapshot, lambda: gw.audiences,
+            lambda: PolicySet(compile_policy(p) for p in gw.loaded),
+            SECRET, clock=lambda: gw.now, screen=Screen(enabled=False), debounce_s=0,
+            network_holddown_s=0.3,
+        )  # fmt: skip
+        policies = PolicySet(compile_policy(p) for p in gw.loaded)
+        gw.refresher._policies = lambda: policies  # one object: the plan stays incremental
+        await gw.refresher.refresh()
+        internal = [lk for lk in gw.snapshot.topology.links if lk.kind.value == "internal"]
+
+        def renders() -> int:
+            return gw.refresher.renders["peer/acme"]
+
+        def down(n: int) -> Change:
+            ref = ResourceRef(link=internal[n].link_id)
+            return UpsertAlarms((Alarm(f"al-down-{n}", ref, Severity.CRITICAL, NOW - H),))
+
+        await asyncio.sleep(0.35)  # the first render was a network render too: let it pass
+        quiet = renders()
+        gw.commit(down(0))
+        await gw.refresher.refresh()
+        assert renders() == quiet + 2  # both topology views, at once
+        assert gw.cache.revision == gw.snapshot.revision
+        gw.commit(down(1))
+        await gw.refresher.refresh()
+        assert renders() == quiet + 2  # held down
+        assert gw.cache.revision == gw.snapshot.revision - 1  # and not claimed as reflected
+        runner = asyncio.create_task(gw.refresher.run())
+        try:
+            await gw.refresher.wait_for(gw.snapshot.revision, timeout=30)
+        finally:
+            runner.cancel()
+        assert renders() == quiet + 4
+        assert await gw.views() == await gw.fresh()
+
+    asyncio.run(main())

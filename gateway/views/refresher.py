@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import math
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -59,6 +60,7 @@ class Refresher:
         debounce_s: float = 0.02,
         screen: Screen | None = None,
         slice_size: int = 32,
+        network_holddown_s: float = 0.0,
     ) -> None:
         self._cache = cache
         self._snapshot = snapshot
@@ -77,6 +79,12 @@ class Refresher:
         self._moments = Moments()
         self._pseudonyms: dict[str, Pseudonymizer] = {}
         self._boundary: datetime | None = None
+        # network-wide views (peer topologies: an all-pairs computation) follow internal link
+        # states at most once per hold-down, like an IGP's SPF back-off (RFC 8405): the first
+        # change after a quiet hold-down renders at once, a burst of them once more after it
+        self._holddown = network_holddown_s
+        self._network_at = -math.inf  # time.monotonic() of the last network-view render
+        self._network_from: int | None = None  # first revision whose link change is unrendered
         self._refreshed = asyncio.Condition()
         self._serial = asyncio.Lock()
         self.failures = 0  # renders that failed and published nothing
@@ -103,6 +111,9 @@ class Refresher:
             timeout = None
             if self._boundary is not None:
                 timeout = max(0.0, (self._boundary - self._clock()).total_seconds())
+            if self._network_from is not None:
+                held = max(0.0, self._network_at + self._holddown - time.monotonic())
+                timeout = held if timeout is None else min(timeout, held)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
             await asyncio.sleep(self._debounce)
@@ -163,7 +174,11 @@ class Refresher:
             gc.freeze()
         self._last = snapshot
         self._boundary = self._moments.upcoming(now)
-        self._cache.revision = snapshot.revision
+        # every view reflects the snapshot, but for network views held down: not past them
+        held = self._network_from
+        self._cache.revision = snapshot.revision if held is None else max(
+            self._cache.revision, held - 1
+        )
         async with self._refreshed:
             self._refreshed.notify_all()
 
@@ -205,10 +220,11 @@ class Refresher:
             or revisions == list(range(before.revision + 1, snapshot.revision + 1))
         )
         refs, customers, everything = touched((c.change for c in pending), before or snapshot)
-        if not accounted or everything:
+        if before is None or not accounted or everything:
             self._index.clear()
             await asyncio.to_thread(self._rescope, snapshot, list(live), histories, now)
             self._dirty = {audience: set(policy.views) for audience, policy in live.items()}
+            self._network_at, self._network_from = time.monotonic(), None
             return True
         rescoped = {f"customer/{name}" for name in customers}
         if self._unsettled or rescoped:
@@ -225,8 +241,14 @@ class Refresher:
             await asyncio.to_thread(self._moments.rebuild, snapshot, histories, now)
         for committed in pending:
             self._moments.add(committed.change, now)
-        links_changed = before is None or snapshot.link_states_revision > before.revision
-        merge(self._dirty, stale_views(refs, self._index, live, links_changed=links_changed))
+        if snapshot.link_states_revision > before.revision and self._network_from is None:
+            self._network_from = before.revision + 1
+        links_due = False
+        if self._network_from is not None:
+            at = time.monotonic()
+            if at >= self._network_at + self._holddown:
+                links_due, self._network_at, self._network_from = True, at, None
+        merge(self._dirty, stale_views(refs, self._index, live, links_changed=links_due))
         return False
 
     def _rescope(
