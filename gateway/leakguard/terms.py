@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -61,8 +62,14 @@ class Vocabulary:
 MIN_LENGTH = 3  # shorter terms match all over ordinary bodies
 
 
+_IPISH = re.compile(r"[0-9A-Fa-f.:]*[.:][0-9A-Fa-f.:]*")
+"""What ``ipaddress`` can parse at all: hex digits, dots and colons, with a dot or a colon."""
+
+
 def parse_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     bare = value.strip().strip("[]").split("/", 1)[0].split("%", 1)[0]  # prefix length, zone
+    if not _IPISH.fullmatch(bare):  # most tokens of a text: no exception raised and caught
+        return None
     try:
         return ipaddress.ip_address(bare)
     except ValueError:
