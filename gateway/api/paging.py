@@ -44,8 +44,12 @@ def select(
     index = view.pages
     if index is None:  # a document, not a list: served whole
         return Page(view, None)
-    after = None if cursor is None else cursors.decode(audience, name, cursor)
-    start, end = index.span(view.body, after, limit)
+    start = 0 if cursor is None else index.started(cursor)
+    if start is None:
+        assert cursor is not None
+        start = index.start_after(view.body, cursors.decode(audience, name, cursor))
+        index.remember(cursor, start)
+    end = min(start + limit, len(index))
     page, token = page_of(view, index, start, end, lambda key: cursors.encode(audience, name, key))
     if token is None:
         return Page(page, None)

@@ -43,6 +43,7 @@ class PageIndex:
     bounds: Sequence[int]
     _memo: dict[tuple[int, int], tuple[RenderedView, str | None]] = field(default_factory=dict)
     _memo_bytes: int = 0
+    _starts: dict[str, int] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -55,18 +56,23 @@ class PageIndex:
             tie = tie_break(body[self.bounds[i] : self.bounds[i + 1] - 1], 0)
         return ident, tie
 
-    def span(self, body: bytes, after: Key | None, limit: int) -> tuple[int, int]:
-        """[start, end) of the page of at most ``limit`` items after ``after`` (from the
-        first item when None)."""
-        if after is None:
-            start = 0
-        else:
-            ident, tie = after
-            first = bisect_left(self.keys, ident, key=itemgetter(0))
-            last = bisect_right(self.keys, ident, key=itemgetter(0))
-            ties = [self.key(body, i)[1] for i in range(first, last)]
-            start = first + bisect_right(ties, tie)
-        return start, min(start + limit, len(self.keys))
+    def start_after(self, body: bytes, after: Key) -> int:
+        """Where the items after ``after`` begin."""
+        ident, tie = after
+        first = bisect_left(self.keys, ident, key=itemgetter(0))
+        last = bisect_right(self.keys, ident, key=itemgetter(0))
+        ties = [self.key(body, i)[1] for i in range(first, last)]
+        return first + bisect_right(ties, tie)
+
+    def remember(self, cursor: str, start: int) -> None:
+        """A cursor checked (or issued) for this version of the view, and where it leads:
+        the next request with it skips the check and the search."""
+        if len(self._starts) >= _MEMO_PAGES:
+            self._starts.clear()
+        self._starts[cursor] = start
+
+    def started(self, cursor: str) -> int | None:
+        return self._starts.get(cursor)
 
 
 def page_of(
@@ -86,6 +92,7 @@ def page_of(
     tail, token = b"]}", None
     if end < len(index):
         token = cursor(index.key(body, end - 1))
+        index.remember(token, end)
         tail = b'],"next_cursor":"' + token.encode("ascii") + b'"}'
     page_body = body[: bounds[0]] + items + tail
     page = replace(view, body=page_body, etag=etag_of(page_body), pages=None)
