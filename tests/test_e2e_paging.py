@@ -228,3 +228,14 @@ def test_the_fast_path_pages_exactly_as_the_routes_do(
         status, headers, body = many.call(_through_routes(many, "/v1/alarms", query.encode()))
         assert (fast.status_code, fast.content) == (status, body), query
         assert {k: v for k, v in fast.headers.items() if k not in IGNORED} == headers, query
+
+
+def test_the_openapi_document_declares_limit_and_cursor_on_every_list(acme: httpx.Client) -> None:
+    paths = acme.get("/openapi.json").json()["paths"]
+    for path in ("/v1/interconnects", "/v1/alarms", "/v1/maintenance", "/v1/services",
+                 "/v1/incidents"):  # fmt: skip
+        params = {p["name"]: p for p in paths[path]["get"]["parameters"]}
+        limit = params["limit"]["schema"]
+        assert (limit["minimum"], limit["maximum"], limit["default"]) == (1, MAX_LIMIT, 500)
+        assert "cursor" in params, path
+    assert "limit" not in {p["name"] for p in paths["/v1/topology"]["get"].get("parameters", [])}

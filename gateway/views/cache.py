@@ -61,8 +61,9 @@ class PageIndex:
         ident, tie = after
         first = bisect_left(self.keys, ident, key=itemgetter(0))
         last = bisect_right(self.keys, ident, key=itemgetter(0))
-        ties = [self.key(body, i)[1] for i in range(first, last)]
-        return first + bisect_right(ties, tie)
+        if last - first == 1:  # the id is unique now: compare with its full key
+            return last if self.key(body, first)[1] <= tie else first
+        return bisect_right(self.keys, after, first, last)  # ties stored, or no such id
 
     def remember(self, cursor: str, start: int) -> None:
         """A cursor checked (or issued) for this version of the view, and where it leads:
