@@ -37,7 +37,7 @@ from gateway.pki import load_ssl_client_context
 
 ROOT = Path(__file__).resolve().parents[1]
 TRUST = "demarc.example"
-VIEW = "/v1/interconnects"
+VIEW = "/v1/interconnects"  # --view: another, e.g. a page "/v1/alarms?limit=2"
 TARGET = 0.9
 
 
@@ -106,13 +106,14 @@ def start_demarc(directory: Path, pki: Path, access_log: bool) -> tuple[Server, 
     return Server("demarc", process, f"https://localhost:{public}"), internal
 
 
-def start_bare(body_file: Path, pki: Path) -> Server:
+def start_bare(body_file: Path, pki: Path, view: str) -> Server:
     port = free_port()
-    command = [sys.executable, __file__, "--bare", str(port), str(body_file), str(pki)]
+    command = [sys.executable, __file__, "--bare", str(port), str(body_file), str(pki),
+               "--view", view]  # fmt: skip
     return Server("bare", subprocess.Popen(command), f"https://localhost:{port}")
 
 
-def bare_main(port: int, body_file: Path, pki: Path) -> None:
+def bare_main(port: int, body_file: Path, pki: Path, view: str) -> None:
     """The baseline: one FastAPI route, uvicorn's defaults, Demarc's TLS context."""
     import uvicorn
     from fastapi import FastAPI, Response
@@ -122,8 +123,8 @@ def bare_main(port: int, body_file: Path, pki: Path) -> None:
     body = body_file.read_bytes()
     app = FastAPI()
 
-    @app.get(VIEW)
-    async def view() -> Response:
+    @app.get(view.partition("?")[0])  # the same bytes whatever the query
+    async def answer() -> Response:
         return Response(body, media_type="application/json", headers={"ETag": '"bare"'})
 
     def context(config: object, default: object) -> ssl.SSLContext:
@@ -142,7 +143,7 @@ def bare_main(port: int, body_file: Path, pki: Path) -> None:
 
 
 def load(
-    server: Server, pki: Path, principal: str, clients: int, requests: int
+    server: Server, pki: Path, principal: str, clients: int, requests: int, view: str
 ) -> tuple[float, float]:
     """(requests per second, server CPU µs per request) for one burst of keep-alive requests."""
     role, name = principal.split("/")
@@ -152,7 +153,7 @@ def load(
         "--cert", str(pki / f"{role}-{name}.crt"), "--key", str(pki / f"{role}-{name}.key"),
         "--cacert", str(pki / "ca.crt"),
         "--output", "/dev/null", "--write-out", "%{http_code}\n",
-        f"{server.url}{VIEW}?n=[1-{requests}]",
+        f"{server.url}{view}{'&' if '?' in view else '?'}n=[1-{requests}]",
     ]  # fmt: skip
     cpu0 = cpu_seconds(server.process.pid)
     start = time.perf_counter()
@@ -174,10 +175,11 @@ def main() -> int:
     parser.add_argument(
         "--no-access-log", action="store_true", help="measure without the per-request log line"
     )
+    parser.add_argument("--view", default=VIEW, help=f"path and query to GET (default {VIEW})")
     parser.add_argument("--bare", nargs=3, metavar=("PORT", "BODY", "PKI"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare:
-        bare_main(int(args.bare[0]), Path(args.bare[1]), Path(args.bare[2]))
+        bare_main(int(args.bare[0]), Path(args.bare[1]), Path(args.bare[2]), args.view)
         return 0
     if shutil.which("curl") is None:
         raise SystemExit("bench/serve.py needs curl (7.66 or newer, for --parallel)")
@@ -201,23 +203,24 @@ def run(directory: Path, args: argparse.Namespace) -> int:
     try:
         wait_for(f"https://localhost:{internal}/v1/admin/status", source, 60, want=None)
         revision = asyncio.run(feed(f"https://localhost:{internal}", pki, data))
-        body = wait_for(demarc.url + VIEW, ctx, 60, revision=revision)
+        view = args.view
+        body = wait_for(demarc.url + view, ctx, 60, revision=revision)
         body_file = directory / "view.json"
         body_file.write_bytes(body)
-        bare = start_bare(body_file, pki)
+        bare = start_bare(body_file, pki, view)
         servers.append(bare)
-        wait_for(bare.url + VIEW, ctx, 60)
+        wait_for(bare.url + view, ctx, 60)
         # warm both (identity caches, imports) before measuring
         for server in (bare, demarc):
-            load(server, pki, peer, args.clients, 500)
+            load(server, pki, peer, args.clients, 500, view)
         ratios, cpu_ratios = [], []
-        print(f"GET {VIEW} ({len(body)} bytes) as {peer}, {args.clients} keep-alive mTLS "
+        print(f"GET {view} ({len(body)} bytes) as {peer}, {args.clients} keep-alive mTLS "
               f"connections, {args.requests} requests per server per round")  # fmt: skip
         print(f"{'round':>5} {'bare req/s':>11} {'demarc req/s':>13} {'ratio':>6} "
               f"{'bare µs cpu':>12} {'demarc µs cpu':>14} {'cpu ratio':>10}")  # fmt: skip
         for round_ in range(args.rounds):
             order = (bare, demarc) if round_ % 2 == 0 else (demarc, bare)
-            results = {s.name: load(s, pki, peer, args.clients, args.requests) for s in order}
+            results = {s.name: load(s, pki, peer, args.clients, args.requests, view) for s in order}
             (b_rps, b_cpu), (d_rps, d_cpu) = results["bare"], results["demarc"]
             ratios.append(d_rps / b_rps)
             cpu_ratios.append(b_cpu / d_cpu)

@@ -56,6 +56,7 @@ from gateway.settings import Settings
 from gateway.store import SqliteBackend, Store
 from gateway.store.retention import ModelRetention, Pruned, alarm_horizon
 from gateway.views import Refresher, ViewCache
+from gateway.views.cursor import Cursors
 
 VERSION = "0.1.0"
 
@@ -104,6 +105,7 @@ class Gateway:
         self.backend = SqliteBackend(settings.database_path, accept_loss=settings.accept_data_loss)
         self.store = Store(self.backend)
         self.cache = ViewCache()
+        self.cursors = Cursors(secret)  # page cursors, signed per audience
         self.leaks: deque[Withheld] = deque(maxlen=1000)  # the latest, for staff and tests
         self.screen = Screen(on_leak=self._withheld, enabled=settings.leak_guard)
         self.refresher = Refresher(
@@ -306,7 +308,7 @@ def create_public_app(gateway: Gateway) -> AccessLog:
         refusal=error_response(503, "withheld", WITHHELD),
     )
     # view GETs are answered in raw ASGI, after identity and before FastAPI (issue 10)
-    fast = ViewFastPath(guarded, lambda: gateway.cache, lambda: gateway.audit)
+    fast = ViewFastPath(guarded, lambda: gateway.cache, lambda: gateway.audit, gateway.cursors)
     return AccessLog(
         IdentityMiddleware(
             # every request counts, the fast path's too; HEAD answers as GET, without a body

@@ -130,7 +130,8 @@ def test_a_view_that_exists_is_answered_without_the_app_behind(served: RunningGa
     async def behind(scope: dict[str, Any], receive: Any, send: Any) -> None:
         reached.append(scope["path"])
 
-    alone = ViewFastPath(behind, lambda: served.gateway.cache, lambda: served.gateway.audit)
+    gateway = served.gateway
+    alone = ViewFastPath(behind, lambda: gateway.cache, lambda: gateway.audit, gateway.cursors)
     sent: list[dict[str, Any]] = []
 
     async def send(message: dict[str, Any]) -> None:

@@ -6,9 +6,11 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from gateway.api.deps import PRINCIPAL_KEY
+from gateway.api.paging import paging_params, select
 from gateway.policy.audit import AuditLog
 from gateway.security.identity import Principal
 from gateway.views import AudienceViews, RenderedView, ViewCache
+from gateway.views.cursor import CursorError, Cursors
 
 JSON = "application/json"
 YANG = "application/yang-data+json"
@@ -42,8 +44,8 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-def view_headers(view: RenderedView) -> dict[str, str]:
-    return {
+def view_headers(view: RenderedView, link: str | None = None) -> dict[str, str]:
+    headers = {
         "ETag": view.etag,
         # the revision of this view's own content: never the global ingest counter, which
         # would tell an audience how often anything at all is ingested
@@ -51,6 +53,9 @@ def view_headers(view: RenderedView) -> dict[str, str]:
         "Demarc-Policy-Version": view.policy_version,
         "Cache-Control": "private, no-cache",
     }
+    if link is not None:
+        headers["Link"] = link  # RFC 8288: the next page of a list view
+    return headers
 
 
 def find_view(views: AudienceViews, path: str) -> tuple[str, RenderedView | None, str] | None:
@@ -78,11 +83,16 @@ class ViewFastPath:
     """
 
     def __init__(
-        self, app: Any, cache: Callable[[], ViewCache], audit: Callable[[], AuditLog]
+        self,
+        app: Any,
+        cache: Callable[[], ViewCache],
+        audit: Callable[[], AuditLog],
+        cursors: Cursors,
     ) -> None:
         self.app = app
         self._cache = cache
         self._audit = audit
+        self._cursors = cursors
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
@@ -90,21 +100,46 @@ class ViewFastPath:
             if isinstance(principal, Principal):
                 views = self._cache().get(principal.id)
                 found = find_view(views, scope["path"])
-                if found is not None and found[1] is not None:
-                    # the route template, as FastAPI would have set it (metrics, access log)
-                    listed = scope["path"] in VIEW_PATHS
-                    scope["route"] = _Route(scope["path"]) if listed else _ITEM_ROUTE
-                    await self._send(scope, send, principal.id, *found)
+                if found is not None and await self._serve(scope, send, principal.id, *found):
                     return
         await self.app(scope, receive, send)
 
+    async def _serve(self, scope: dict[str, Any], send: Any, who: str, name: str,
+                     view: RenderedView | None, media: str) -> bool:  # fmt: skip
+        """Answer from the cache; False to leave the request to the routes."""
+        if view is None:
+            return False
+        link = None
+        if view.pages is not None:
+            paged = self._page(scope, who, name, view)
+            if paged is None:
+                # a limit out of range or a cursor we did not issue: the route answers it,
+                # in the shape of every other validation error
+                return False
+            view, link = paged
+        # the route template, as FastAPI would have set it (metrics, access log)
+        listed = scope["path"] in VIEW_PATHS
+        scope["route"] = _Route(scope["path"]) if listed else _ITEM_ROUTE
+        await self._send(scope, send, who, name, view, media, link)
+        return True
+
+    def _page(
+        self, scope: dict[str, Any], who: str, name: str, view: RenderedView
+    ) -> tuple[RenderedView, str | None] | None:
+        params = paging_params(scope.get("query_string", b""))
+        if params is None:
+            return None
+        try:
+            return select(view, who, name, scope["path"], self._cursors, *params)
+        except CursorError:
+            return None
+
     async def _send(self, scope: dict[str, Any], send: Any, who: str, name: str,
-                    view: RenderedView | None, media: str) -> None:  # fmt: skip
-        assert view is not None
+                    view: RenderedView, media: str, link: str | None) -> None:  # fmt: skip
         # the routes' headers, from the one place that says what they are
         headers = [
             (k.lower().encode("latin-1"), v.encode("latin-1"))
-            for k, v in view_headers(view).items()
+            for k, v in view_headers(view, link).items()
         ]
         if etag_matches(_if_none_match(scope), view.etag):
             await send({"type": "http.response.start", "status": 304, "headers": headers})

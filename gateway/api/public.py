@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from fastapi import APIRouter, Header, Path, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import Response
 
 from gateway.api.deps import NOT_FOUND, CurrentPrincipal, error_response
 from gateway.api.fastpath import etag_matches, view_headers
+from gateway.api.paging import BAD_CURSOR, CURSOR_DOC, DEFAULT_LIMIT, LIMIT_DOC, MAX_LIMIT, select
 from gateway.api.public_models import (
     ErrorBody,
     IncidentsView,
@@ -22,13 +23,21 @@ from gateway.api.public_models import (
 )
 from gateway.leakguard.egress import PRESCANNED
 from gateway.views import AudienceViews, RenderedView
+from gateway.views.cursor import MAX_CURSOR, CursorError
 
 # a GET of a view that exists is answered by fastpath.ViewFastPath before it gets here: these
 # routes answer the rest (missing or withheld views, the index) and describe the API in OpenAPI
 router = APIRouter(prefix="/v1", tags=["views"])
 
 IfNoneMatch = Annotated[str | None, Header(alias="If-None-Match")]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=LIMIT_DOC)]
+Cursor = Annotated[str | None, Query(min_length=1, max_length=MAX_CURSOR, description=CURSOR_DOC)]
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
+_LIST: dict[int | str, dict[str, Any]] = {
+    **_NOT_FOUND,
+    400: {"model": ErrorBody, "description": "a `limit` out of range, or a cursor not issued "
+                                             "for this view (`invalid_cursor`)"},
+}  # fmt: skip
 
 
 def _send(
@@ -39,13 +48,14 @@ def _send(
     view: RenderedView | None,
     if_none_match: str | None,
     media_type: str = "application/json",
+    link: str | None = None,
 ) -> Response:
     if view is None:
         if name in views.withheld:  # the leak guard stopped it and there is nothing older
             return error_response(503, "withheld", "this view is temporarily unavailable")
         return error_response(404, "not_found", NOT_FOUND)
     request.scope[PRESCANNED] = True  # these bytes were scanned before they were published
-    headers = view_headers(view)
+    headers = view_headers(view, link)
     if etag_matches(if_none_match, view.etag):
         return Response(status_code=304, headers=headers)
     # a list append: the audit log writes its buffer in batches, off the request path
@@ -57,6 +67,27 @@ def _send(
 def _view(request: Request, principal: CurrentPrincipal, name: str, inm: str | None) -> Response:
     views = request.app.state.gateway.cache.get(principal.id)
     return _send(request, principal.id, name, views, views.views.get(name), inm)
+
+
+def _list(
+    request: Request,
+    principal: CurrentPrincipal,
+    name: str,
+    inm: str | None,
+    limit: int,
+    cursor: str | None,
+) -> Response:
+    """A page of a list view: ``limit`` items after the item ``cursor`` names."""
+    views = request.app.state.gateway.cache.get(principal.id)
+    view = views.views.get(name)
+    if view is None:
+        return _send(request, principal.id, name, views, None, inm)
+    cursors = request.app.state.gateway.cursors
+    try:
+        page = select(view, principal.id, name, request.url.path, cursors, limit, cursor)
+    except CursorError:
+        return error_response(400, "invalid_cursor", BAD_CURSOR, where=["query.cursor"])
+    return _send(request, principal.id, name, views, page.view, inm, link=page.link)
 
 
 def _href(view: str) -> str:
@@ -76,36 +107,52 @@ async def index(request: Request, principal: CurrentPrincipal) -> Response:
     return Response(msgspec.json.encode(body), media_type="application/json")
 
 
-@router.get("/interconnects", response_model=InterconnectsView, responses=_NOT_FOUND,
+@router.get("/interconnects", response_model=InterconnectsView, responses=_LIST,
             summary="Peer: the interconnect links to this peer")  # fmt: skip
 async def interconnects(
-    request: Request, principal: CurrentPrincipal, inm: IfNoneMatch = None
+    request: Request,
+    principal: CurrentPrincipal,
+    inm: IfNoneMatch = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> Response:
-    return _view(request, principal, "interconnects", inm)
+    return _list(request, principal, "interconnects", inm, limit, cursor)
 
 
-@router.get("/alarms", response_model=PeerAlarmsView, responses=_NOT_FOUND,
+@router.get("/alarms", response_model=PeerAlarmsView, responses=_LIST,
             summary="Peer: alarms on this peer's interconnects")  # fmt: skip
 async def alarms(
-    request: Request, principal: CurrentPrincipal, inm: IfNoneMatch = None
+    request: Request,
+    principal: CurrentPrincipal,
+    inm: IfNoneMatch = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> Response:
-    return _view(request, principal, "alarms", inm)
+    return _list(request, principal, "alarms", inm, limit, cursor)
 
 
-@router.get("/maintenance", response_model=MaintenanceView, responses=_NOT_FOUND,
+@router.get("/maintenance", response_model=MaintenanceView, responses=_LIST,
             summary="Peer or customer: planned work that affects this audience")  # fmt: skip
 async def maintenance(
-    request: Request, principal: CurrentPrincipal, inm: IfNoneMatch = None
+    request: Request,
+    principal: CurrentPrincipal,
+    inm: IfNoneMatch = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> Response:
-    return _view(request, principal, "maintenance", inm)
+    return _list(request, principal, "maintenance", inm, limit, cursor)
 
 
-@router.get("/services", response_model=ServicesView, responses=_NOT_FOUND,
+@router.get("/services", response_model=ServicesView, responses=_LIST,
             summary="Customer: its services with their derived status")  # fmt: skip
 async def services(
-    request: Request, principal: CurrentPrincipal, inm: IfNoneMatch = None
+    request: Request,
+    principal: CurrentPrincipal,
+    inm: IfNoneMatch = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> Response:
-    return _view(request, principal, "services", inm)
+    return _list(request, principal, "services", inm, limit, cursor)
 
 
 @router.get("/services/{service_id}", response_model=ServiceItem, responses=_NOT_FOUND,
@@ -121,12 +168,16 @@ async def service(
     return _send(request, principal.id, f"services/{service_id}", views, item, inm)
 
 
-@router.get("/incidents", response_model=IncidentsView, responses=_NOT_FOUND,
+@router.get("/incidents", response_model=IncidentsView, responses=_LIST,
             summary="Customer: incidents affecting its services")  # fmt: skip
 async def incidents(
-    request: Request, principal: CurrentPrincipal, inm: IfNoneMatch = None
+    request: Request,
+    principal: CurrentPrincipal,
+    inm: IfNoneMatch = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> Response:
-    return _view(request, principal, "incidents", inm)
+    return _list(request, principal, "incidents", inm, limit, cursor)
 
 
 @router.get("/topology", responses=_NOT_FOUND,

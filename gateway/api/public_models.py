@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Published(BaseModel):
@@ -87,19 +87,27 @@ class _Envelope(_Published):
     policy_version: str
 
 
-class InterconnectsView(_Envelope):
+class _Page(_Envelope):
+    next_cursor: str | None = Field(
+        None,
+        description="present when more items follow: pass it as `cursor` for the next page "
+        '(the `Link: rel="next"` header names the same page)',
+    )
+
+
+class InterconnectsView(_Page):
     items: list[Interconnect]
 
 
-class PeerAlarmsView(_Envelope):
+class PeerAlarmsView(_Page):
     items: list[PeerAlarm]
 
 
-class MaintenanceView(_Envelope):
+class MaintenanceView(_Page):
     items: list[PeerMaintenance | CustomerMaintenance]
 
 
-class ServicesView(_Envelope):
+class ServicesView(_Page):
     items: list[CustomerService]
 
 
@@ -107,7 +115,7 @@ class ServiceItem(_Envelope):
     item: CustomerService
 
 
-class IncidentsView(_Envelope):
+class IncidentsView(_Page):
     items: list[Incident]
 
 

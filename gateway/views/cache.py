@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Mapping
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
 from typing import Any
 
 import msgspec
 
 from gateway.leakguard.allow import Scanner
 from gateway.leakguard.screen import Screen, Withheld
+from gateway.views.pages import Key, bounds_of, etag_of, order_items, tie_break
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +23,86 @@ class RenderedView:
     etag: str
     revision: int
     policy_version: str
+    # a list view's item keys and offsets in ``body``: its pages are cut from these bytes
+    pages: PageIndex | None = None
+
+
+#: pages built for one view are kept for repeated polls, within this many bytes beyond the
+#: view's own size (and at most _MEMO_PAGES of them); the oldest go first
+_MEMO_SLACK = 1 << 20
+_MEMO_PAGES = 1024
+
+
+@dataclass(slots=True, eq=False)
+class PageIndex:
+    """Sort keys of a list view's items and where each starts in the view's body."""
+
+    keys: Sequence[Key]
+    # bounds[i]: offset in the body where item i starts; bounds[n]: of the closing bracket + 1,
+    # so items i..j-1 are body[bounds[i] : bounds[j] - 1]
+    bounds: Sequence[int]
+    _memo: dict[tuple[int, int], tuple[RenderedView, str | None]] = field(default_factory=dict)
+    _memo_bytes: int = 0
+    _starts: dict[str, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def key(self, body: bytes, i: int) -> Key:
+        """Item i's full key: a unique id's tie-break is left out of ``keys`` (it decides
+        nothing there) and computed here, for a cursor that must hold across renders."""
+        ident, tie = self.keys[i]
+        if not tie:
+            tie = tie_break(body[self.bounds[i] : self.bounds[i + 1] - 1], 0)
+        return ident, tie
+
+    def start_after(self, body: bytes, after: Key) -> int:
+        """Where the items after ``after`` begin."""
+        ident, tie = after
+        first = bisect_left(self.keys, ident, key=itemgetter(0))
+        last = bisect_right(self.keys, ident, key=itemgetter(0))
+        if last - first == 1:  # the id is unique now: compare with its full key
+            return last if self.key(body, first)[1] <= tie else first
+        return bisect_right(self.keys, after, first, last)  # ties stored, or no such id
+
+    def remember(self, cursor: str, start: int) -> None:
+        """A cursor checked (or issued) for this version of the view, and where it leads:
+        the next request with it skips the check and the search."""
+        if len(self._starts) >= _MEMO_PAGES:
+            self._starts.clear()
+        self._starts[cursor] = start
+
+    def started(self, cursor: str) -> int | None:
+        return self._starts.get(cursor)
+
+
+def page_of(
+    view: RenderedView, index: PageIndex, start: int, end: int, cursor: Callable[[Key], str]
+) -> tuple[RenderedView, str | None]:
+    """The page [start, end) of ``view``, with the ETag of its own bytes, and the cursor of
+    the next page (None on the last); built once, then kept."""
+    if start == 0 and end == len(index):
+        return view, None  # the whole view fits: the page is the view, byte for byte
+    memo = index._memo
+    hit = memo.get((start, end))
+    if hit is not None:
+        return hit
+    body = view.body
+    bounds = index.bounds
+    items = body[bounds[start] : bounds[end] - 1] if end > start else b""
+    tail, token = b"]}", None
+    if end < len(index):
+        token = cursor(index.key(body, end - 1))
+        index.remember(token, end)
+        tail = b'],"next_cursor":"' + token.encode("ascii") + b'"}'
+    page_body = body[: bounds[0]] + items + tail
+    page = replace(view, body=page_body, etag=etag_of(page_body), pages=None)
+    budget = len(body) + _MEMO_SLACK
+    while memo and (index._memo_bytes + len(page_body) > budget or len(memo) >= _MEMO_PAGES):
+        index._memo_bytes -= len(memo.pop(next(iter(memo)))[0].body)
+    memo[(start, end)] = page, token
+    index._memo_bytes += len(page_body)
+    return page, token
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,18 +123,19 @@ NETWORKS = "ietf-network:networks"
 _encode = msgspec.json.Encoder().encode
 
 
-def _etag(body: bytes) -> str:
-    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+def _head(audience: str, view: str, revision: int, policy: str, key: str) -> bytes:
+    """The envelope up to the value of ``key``."""
+    head = _encode(
+        {"audience": audience, "view": view, "revision": revision, "policy_version": policy}
+    )
+    return head[:-1] + b',"' + key.encode() + b'":'
 
 
 def _envelope(
     audience: str, view: str, revision: int, policy: str, key: str, payload: bytes
 ) -> bytes:
-    head = _encode(
-        {"audience": audience, "view": view, "revision": revision, "policy_version": policy}
-    )
     # splice the already-serialised payload in rather than serialising the items twice
-    return head[:-1] + b',"' + key.encode() + b'":' + payload + b"}"
+    return _head(audience, view, revision, policy, key) + payload + b"}"
 
 
 def carry_view(
@@ -95,7 +178,14 @@ def build_views(
     for view in keep:
         carry_view(previous, view, views, contents, items, item_contents)
     for view, rows in rendered.items():
-        payload = _encode(rows)
+        if isinstance(rows, dict):
+            payload = _encode(rows)
+        else:
+            # each item on its own, then joined: the same bytes as the list encoded whole,
+            # with every item's place known (its pages, its own resource)
+            ids = [str(row.get("id", "")) for row in rows]
+            keys, parts = order_items(ids, [_encode(row) for row in rows])
+            payload = b"[" + b",".join(parts) + b"]"
         old = previous.views.get(view)
         same_policy = old is not None and old.policy_version == policy_version
         if same_policy and previous.contents.get(view) == payload:
@@ -109,23 +199,24 @@ def build_views(
                 if bare
                 else _envelope(audience, view, revision, policy_version, view, payload)
             )
-            views[view] = RenderedView(body, _etag(body), revision, policy_version)
+            views[view] = RenderedView(body, etag_of(body), revision, policy_version)
             contents[view] = payload
             continue
-        body = _envelope(audience, view, revision, policy_version, "items", payload)
-        views[view] = RenderedView(body, _etag(body), revision, policy_version)
+        head = _head(audience, view, revision, policy_version, "items")
+        body = head + payload + b"}"
+        index = PageIndex(keys, bounds_of(parts, len(head)))
+        views[view] = RenderedView(body, etag_of(body), revision, policy_version, index)
         contents[view] = payload
-        for row in rows:
-            if "id" not in row:
-                continue
-            key = (view, str(row["id"]))
-            one = _encode(row)
+        for row, (ident, tie), one in zip(rows, keys, parts, strict=True):
+            if "id" not in row or tie:
+                continue  # no id, or one several items share: no resource of its own
+            key = (view, ident)
             item_contents[key] = one
             if same_policy and previous.item_contents.get(key) == one:
                 items[key] = previous.items[key]  # this item did not change: same bytes, same ETag
                 continue
             item_body = _envelope(audience, view, revision, policy_version, "item", one)
-            items[key] = RenderedView(item_body, _etag(item_body), revision, policy_version)
+            items[key] = RenderedView(item_body, etag_of(item_body), revision, policy_version)
     return AudienceViews(
         views=views,
         items=items,
