@@ -181,6 +181,13 @@ class GatewayProcess:
                 self.process.wait()
         self.process = None
 
+    def kill(self) -> None:
+        """kill -9: no clean stop, so no view checkpoint; the next start renders every view."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
     def close(self) -> None:
         self.stop()
         self.staff.close()

@@ -18,6 +18,7 @@ from gateway.leakguard.screen import Screen
 from gateway.model import Snapshot
 from gateway.store.base import Committed
 from gateway.views.cache import AudienceViews, ViewCache, build_views, screen_views
+from gateway.views.checkpoint import Checkpoint
 from gateway.views.clock import Moments
 from gateway.views.dependencies import (
     DependencyIndex,
@@ -85,6 +86,7 @@ class Refresher:
         self._holddown = network_holddown_s
         self._network_at = -math.inf  # time.monotonic() of the last network-view render
         self._network_from: int | None = None  # first revision whose link change is unrendered
+        self._rendered_at: datetime | None = None  # the clock time of the last refresh
         self._refreshed = asyncio.Condition()
         self._serial = asyncio.Lock()
         self.failures = 0  # renders that failed and published nothing
@@ -174,10 +176,11 @@ class Refresher:
             gc.freeze()
         self._last = snapshot
         self._boundary = self._moments.upcoming(now)
+        self._rendered_at = now
         # every view reflects the snapshot, but for network views held down: not past them
         held = self._network_from
-        self._cache.revision = snapshot.revision if held is None else max(
-            self._cache.revision, held - 1
+        self._cache.revision = (
+            snapshot.revision if held is None else max(self._cache.revision, held - 1)
         )
         async with self._refreshed:
             self._refreshed.notify_all()
@@ -228,6 +231,8 @@ class Refresher:
             return True
         rescoped = {f"customer/{name}" for name in customers}
         if self._unsettled or rescoped:
+            if missing := [a for a in live if a not in self._index]:  # e.g. after a warm start
+                await asyncio.to_thread(self._index_all, snapshot, missing)
             for audience, policy in live.items():
                 if self._seen.get(audience) != policy.version or audience in rescoped:
                     # new audience, new policy, or its services changed: all of its views
@@ -258,6 +263,61 @@ class Refresher:
         for audience in audiences:
             self._index.update(snapshot, audience)
         self._moments.rebuild(snapshot, hours, now)
+
+    def _index_all(self, snapshot: Snapshot, audiences: list[str]) -> None:
+        for audience in audiences:
+            self._index.update(snapshot, audience)
+
+    # -- warm restarts (gateway.views.checkpoint) --------------------------------------------
+
+    def settled(self) -> Checkpoint | None:
+        """What to write for a warm restart: every published view, if all reflect the current
+        snapshot (nothing left to render, nothing held down, no refresh under way)."""
+        last, now = self._last, self._rendered_at
+        if last is None or now is None or last is not self._snapshot():
+            return None
+        if self._dirty or self._unsettled or self._network_from is not None:
+            return None
+        if self._serial.locked() or self._cache.revision != last.revision:
+            return None
+        audiences = {a: self._cache.get(a) for a in self._seen}
+        return Checkpoint(last.revision, dict(last.kind_revisions), now, dict(self._seen),
+                          audiences)  # fmt: skip
+
+    async def warm(self, checkpoint: Checkpoint) -> bool:
+        """Publish the views of ``checkpoint`` if they are what a render would give now: the
+        same data revision, the audience's policy version, and no clock moment since they
+        were rendered. The next refresh builds the dependency index and renders whatever
+        audience was not taken back. False (nothing published) when the checkpoint is stale."""
+        async with self._serial:
+            snapshot = self._snapshot()
+            if self._last is not None or checkpoint.revision != snapshot.revision:
+                return False
+            if dict(checkpoint.kinds) != dict(snapshot.kind_revisions):
+                return False
+            live, histories = self._live()
+            loaded = {
+                audience: views
+                for audience, views in checkpoint.audiences.items()
+                if audience in live and checkpoint.policies.get(audience) == live[audience].version
+            }
+            if not loaded:
+                return False
+            moments = Moments()
+            await asyncio.to_thread(moments.rebuild, snapshot, histories, checkpoint.rendered_at)
+            first = moments.upcoming(checkpoint.rendered_at)
+            if first is not None and first <= self._clock():
+                return False  # a window opened, an alarm left a history: render as usual
+            for audience, views in loaded.items():
+                self._cache.publish(audience, views)
+                self._seen[audience] = live[audience].version
+            self._moments, self._boundary = moments, first
+            self._last, self._rendered_at = snapshot, checkpoint.rendered_at
+            self._unsettled = True
+            self._network_at = time.monotonic()
+            if len(loaded) == len(live):
+                self._cache.revision = snapshot.revision
+            return True
 
     def _forget(self, audience: str) -> None:
         self._unsettled = True
