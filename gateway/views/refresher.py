@@ -10,9 +10,19 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as daytime
+from types import MappingProxyType
 
-from gateway.disclosure import CompiledPolicy, PolicySet, Pseudonymizer, audience_key, render
+from gateway.disclosure import (
+    DAILY,
+    CompiledPolicy,
+    PolicySet,
+    Pseudonymizer,
+    audience_key,
+    render,
+)
+from gateway.disclosure.project import Settled
 from gateway.leakguard.screen import Screen
 from gateway.model import Snapshot
 from gateway.store.base import Committed
@@ -59,6 +69,7 @@ class Refresher:
         debounce_s: float = 0.02,
         screen: Screen | None = None,
         slice_size: int = 32,
+        settled: Callable[[], Settled] = lambda: MappingProxyType({}),
     ) -> None:
         self._cache = cache
         self._snapshot = snapshot
@@ -68,6 +79,8 @@ class Refresher:
         self._clock = clock
         self._debounce = debounce_s
         self._slice = slice_size
+        self._settled = settled
+        self._day: date | None = None  # the UTC day of the last refresh
         self._wake = asyncio.Event()
         self._pending: list[Committed] = []  # committed since the last plan
         self._last: Snapshot | None = None  # what the published views were planned from
@@ -127,6 +140,11 @@ class Refresher:
         for audience in [a for a in self._seen if a not in live]:
             self._forget(audience)
         full = await self._plan(snapshot, pending, live, now, histories)
+        if self._day is not None and now.date() != self._day:
+            for audience, policy in live.items():  # a new day: the daily views move on
+                if daily := DAILY.get(policy.role, frozenset()) & set(policy.views):
+                    self._dirty.setdefault(audience, set()).update(daily)
+        self._day = now.date()
         plans: list[_Plan] = []
         for audience, views in list(self._dirty.items()):
             policy = live[audience]
@@ -141,7 +159,9 @@ class Refresher:
         for start in range(0, len(plans), self._slice):
             # slices: between them the event loop runs without competing for the GIL
             chunk = plans[start : start + self._slice]
-            results += await asyncio.to_thread(self._render_all, chunk, snapshot, now)
+            results += await asyncio.to_thread(
+                self._render_all, chunk, snapshot, now, self._settled()
+            )
         if plans:
             self.on_rendered(time.perf_counter() - started)
         if self.screen.enabled:
@@ -165,6 +185,9 @@ class Refresher:
             gc.freeze()
         self._last = snapshot
         self._boundary = self._moments.upcoming(now)
+        if any(DAILY.get(p.role, frozenset()) & set(p.views) for p in live.values()):
+            midnight = datetime.combine(now.date() + timedelta(days=1), daytime(), tzinfo=UTC)
+            self._boundary = min(self._boundary or midnight, midnight)
         self._cache.revision = snapshot.revision
         async with self._refreshed:
             self._refreshed.notify_all()
@@ -230,7 +253,7 @@ class Refresher:
             )
 
     def _render_all(
-        self, plans: list[_Plan], snapshot: Snapshot, now: datetime
+        self, plans: list[_Plan], snapshot: Snapshot, now: datetime, settled: Settled
     ) -> list[AudienceViews | None]:
         """Render, serialise and screen every planned audience (in a worker thread)."""
         out: list[AudienceViews | None] = []
@@ -241,7 +264,9 @@ class Refresher:
                 self._pseudonyms[plan.audience] = pseudonym
             self.renders[plan.audience] += len(plan.views)
             try:
-                rendered = render(plan.policy, snapshot, plan.audience, pseudonym, now, plan.views)
+                rendered = render(
+                    plan.policy, snapshot, plan.audience, pseudonym, now, plan.views, settled
+                )
                 previous = self._cache.get(plan.audience)
                 keep = frozenset(plan.policy.views) - plan.views
                 views = build_views(
