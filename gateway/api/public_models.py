@@ -87,7 +87,7 @@ class Summary(_Published):
 
 
 class HistoryDay(_Published):
-    date: str  # a UTC day, YYYY-MM-DD; today's figures run up to the latest render
+    date: str  # a complete UTC day, YYYY-MM-DD (today is not in the history: see /v1/summary)
     availability_pct: float | None
     downtime_minutes: float  # outage, and maintenance when the SLA includes it
     outage_minutes: float

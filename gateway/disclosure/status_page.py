@@ -84,25 +84,24 @@ def _pct(value: float | None) -> float | None:
 
 
 def history_item(rule: HistoryRule, ctx: Context, row: Row, service_id: str) -> dict[str, Any]:
-    """One service's daily availability over ``rule.days`` UTC days (today up to now) and its
-    SLA attainment per calendar month of that period."""
+    """One service's daily availability over the ``rule.days`` complete UTC days before today,
+    and its SLA attainment per calendar month of that period. Only whole days: the content
+    changes with the data and at midnight, never with the mere passing of time in between."""
     service, covered = row
-    now = ctx.now.astimezone(UTC)
-    today = now.date()
-    first = today - timedelta(days=rule.days - 1)
-    start = day_start(first)
+    today = ctx.now.astimezone(UTC).date()
+    first, last = today - timedelta(days=rule.days), today - timedelta(days=1)
+    start, end = day_start(first), day_start(today)
     alarms, windows = service_events(ctx.snapshot, covered)
-    alarms = [a for a in alarms if a.raised_at < now and (a.cleared_at or now) > start]
-    windows = [w for w in windows if w.start < now and w.end > start]
-    live = by_day(timeline(ctx.snapshot, covered, alarms, windows, start, now))
+    alarms = [a for a in alarms if a.raised_at < end and (a.cleared_at or end) > start]
+    windows = [w for w in windows if w.start < end and w.end > start]
+    live = by_day(timeline(ctx.snapshot, covered, alarms, windows, start, end))
     settled = ctx.settled.get(service.service_id, {})
     counts = service.sla.maintenance == "included"
     target = service.sla.availability_pct
     days: list[dict[str, Any]] = []
     months: dict[str, Figures] = {}
-    for day in days_between(first, today):
-        observed = DAY_S if day < today else int((now - day_start(today)).total_seconds())
-        totals = figures(merge(settled.get(day, ()), live.get(day, ())), observed)
+    for day in days_between(first, last):
+        totals = figures(merge(settled.get(day, ()), live.get(day, ())), DAY_S)
         month = day.strftime("%Y-%m")
         months[month] = months.get(month, Figures(0)) + totals
         days.append(_day(day, totals, counts))
@@ -143,5 +142,5 @@ def _month(month: str, totals: Figures, counts: bool, target: float | None) -> d
         "target_pct": target,
         # judged on the unrounded figure: 99.8996 does not meet 99.9
         "met": None if target is None or pct is None else pct >= target,
-        "days": totals.observed // DAY_S + (1 if totals.observed % DAY_S else 0),
+        "days": totals.observed // DAY_S,
     }
