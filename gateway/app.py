@@ -58,6 +58,7 @@ from gateway.store.retention import ModelRetention, Pruned, alarm_horizon
 from gateway.views import Refresher, ViewCache
 from gateway.views.checkpoint import save, take
 from gateway.views.cursor import Cursors
+from gateway.views.history import AvailabilityHistory
 
 VERSION = "0.1.0"
 
@@ -107,6 +108,7 @@ class Gateway:
         self.store = Store(self.backend)
         self.cache = ViewCache()
         self.cursors = Cursors(secret)  # page cursors, signed per audience
+        self.history = AvailabilityHistory(self.backend)
         self.leaks: deque[Withheld] = deque(maxlen=1000)  # the latest, for staff and tests
         self.screen = Screen(on_leak=self._withheld, enabled=settings.leak_guard)
         self.refresher = Refresher(
@@ -118,6 +120,7 @@ class Gateway:
             debounce_s=settings.refresh_debounce_s,
             network_holddown_s=settings.network_holddown_s,
             screen=self.screen,
+            settled=lambda: self.history.days,
         )
         self.tls_rejections = Rejections()
         self.rate_buckets = TokenBuckets(settings.limits.rate_per_s, settings.limits.rate_burst)
@@ -141,6 +144,7 @@ class Gateway:
             horizon=self.alarm_horizon,
             log_days=kept.commit_log_days,
             clock=lambda: datetime.now(UTC),
+            settle=self.history.settle,
         )
         self.audit_rotation = AuditRotation(
             self.policy_db,
@@ -229,6 +233,8 @@ class Gateway:
     async def retain(self) -> tuple[Pruned, Rotated]:
         """One retention pass: the model (a committed change), then the audit trail."""
         pruned = await self.model_retention.run_once()
+        # settled days older than any history a policy may publish (its longest ``days``)
+        await self.history.forget_before(datetime.now(UTC).date() - timedelta(days=400))
         rotated = await asyncio.to_thread(self.audit_rotation.run_once, datetime.now(UTC))
         return pruned, rotated
 
@@ -248,6 +254,7 @@ class Gateway:
 
     async def start(self) -> None:
         await self.store.open()
+        await self.history.open()
         await self.lifecycle.open(self.settings.policies_dir)
         if not any(True for _ in self.policies):
             # an image run without its policies mounted must not look like a working gateway

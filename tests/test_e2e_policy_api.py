@@ -113,6 +113,8 @@ def test_preview_is_what_the_audience_would_get_from_live_data(clients: Clients)
         "services",
         "incidents",
         "maintenance",
+        "summary",
+        "history",
     }
 
 

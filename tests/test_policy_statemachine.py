@@ -77,7 +77,10 @@ VARIANTS: dict[str, list[str]] = {
     ],
     "customer/*": [
         (POLICIES / FILES["customer/*"]).read_text(),
-        _variant("customer/*", _drop("incident")),
+        # the summary counts incidents only while an incident rule discloses them
+        _variant(
+            "customer/*", lambda d: (d.pop("incident"), _fields("summary", remove=["incidents"])(d))
+        ),
         _variant("customer/*", _fields("incident", add=["severity"])),
         _variant("customer/*", _set("maintenance", "text", "keep")),
     ],

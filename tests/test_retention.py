@@ -11,20 +11,25 @@ from typing import TypeVar
 
 from gateway.demo.network import build_demo
 from gateway.disclosure import Pseudonymizer, audience_key, compile_policy, load_policy_dir, render
+from gateway.disclosure.project import Settled
 from gateway.model import (
     AddMetricSamples,
     Alarm,
     MetricSample,
     PruneAlarms,
+    ReplaceTopology,
     ResourceRef,
     Severity,
     Snapshot,
     UpsertAlarms,
+    UpsertMaintenance,
+    UpsertServices,
 )
 from gateway.policy.testing import snapshot_from
 from gateway.settings import Retention
 from gateway.store import SqliteBackend, Store
 from gateway.store.retention import PRINCIPAL, ModelRetention, alarm_horizon
+from gateway.views.history import AvailabilityHistory
 from tests.policyharness import LocalGateway, local_settings
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -199,7 +204,7 @@ def test_load_reads_state_not_history_and_the_log_is_trimmed(tmp_path: Path) -> 
                 await store.commit(UpsertAlarms((raised(f"a{hour}", now[0]),)), "src")
             dropped = await asyncio.to_thread(backend.trim_log, T0 + timedelta(hours=40))
             assert dropped == 40
-            assert backend.row_counts() == {"objects.alarm": 48, "revisions": 8}
+            assert backend.row_counts() == {"objects.alarm": 48, "revisions": 8, "service_days": 0}
         finally:
             await store.close()
 
@@ -272,7 +277,8 @@ def _pages(backend: SqliteBackend) -> int:
 
 
 def _aged_copies(snapshot: Snapshot, now: datetime) -> list[Alarm]:
-    """Cleared copies of every demo alarm, around each policy's history boundary and beyond."""
+    """Cleared copies of every demo alarm, around each policy's history boundary and beyond,
+    with the severity they had (the availability history counts it)."""
     ages = [timedelta(hours=h) for h in (1, 4, 24, 72, 168, 200, 24 * 30)]
     ages += [a + d for a in ages for d in (timedelta(seconds=-1), timedelta(seconds=1))]
     out = []
@@ -283,7 +289,7 @@ def _aged_copies(snapshot: Snapshot, now: datetime) -> list[Alarm]:
                 Alarm(
                     f"{alarm.alarm_id}-aged{n}",
                     alarm.resource,
-                    Severity.CLEARED,
+                    alarm.severity,
                     ended - timedelta(minutes=10),
                     probable_cause=alarm.probable_cause,
                     cleared_at=ended,
@@ -302,19 +308,32 @@ def test_retention_never_removes_what_a_policy_can_still_publish(tmp_path: Path)
                   for c in demo.customers]  # fmt: skip
     served = [(a, p) for a, p in audiences if p is not None]
 
-    def views(snap: Snapshot) -> dict[str, object]:
+    def views(snap: Snapshot, settled: Settled | None = None) -> dict[str, object]:
         return {
-            a: render(p, snap, a, Pseudonymizer(audience_key(b"k" * 32, a)), now) for a, p in served
+            a: render(p, snap, a, Pseudonymizer(audience_key(b"k" * 32, a)), now, None, settled)
+            for a, p in served
         }
 
     aged = base.apply(UpsertAlarms(tuple(_aged_copies(base, now))), base.revision + 1)
     horizon = alarm_horizon(h for p in policies.values() for h in p.history_hours)
     assert horizon == timedelta(hours=168)  # the longest history in policies/
 
+    history = AvailabilityHistory(None)
+
     async def body(store: Store, backend: SqliteBackend) -> Snapshot:
+        history._backend = backend
+        # what the alarms are on, as a gateway holds it: history needs the services' scope
+        await store.commit(ReplaceTopology(aged.topology), "src")
+        await store.commit(UpsertServices(tuple(aged.services.values())), "src")
+        await store.commit(UpsertMaintenance(tuple(aged.maintenance.values())), "src")
         await store.commit(UpsertAlarms(tuple(aged.alarms.values())), "src")
         retention = ModelRetention(
-            store, backend, horizon=lambda: horizon, log_days=7, clock=lambda: now
+            store,
+            backend,
+            horizon=lambda: horizon,
+            log_days=7,
+            clock=lambda: now,
+            settle=history.settle,
         )
         assert (await retention.run_once()).alarms > 0
         return store.snapshot
@@ -335,7 +354,12 @@ def test_retention_never_removes_what_a_policy_can_still_publish(tmp_path: Path)
         maintenance=aged.maintenance,
         kind_revisions=aged.kind_revisions,
     )
-    assert published_before == views(only_alarms_pruned)
+    # the availability history the pruned alarms made was settled first: nothing changes
+    assert published_before == views(only_alarms_pruned, history.days)
+    assert published_before != views(only_alarms_pruned)  # ... which it had to be
+    reopened = AvailabilityHistory(SqliteBackend(tmp_path / "db.sqlite"))
+    asyncio.run(reopened.open())  # and it survives a restart
+    assert reopened.days == history.days
     # and the views did show aged alarms up to their policy's history (the test is not empty)
     assert views(base) != published_before
 

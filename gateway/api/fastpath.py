@@ -15,6 +15,7 @@ from gateway.views.cursor import CursorError, Cursors
 JSON = "application/json"
 YANG = "application/yang-data+json"
 SERVICES = "/v1/services/"
+HISTORY = "/v1/history/"
 SERVICE_ID_MAX = 256  # the FastAPI route's Path(max_length=...): longer ids go there for a 400
 
 # path → (view name, media type); the FastAPI routes in public.py answer the same paths
@@ -24,6 +25,8 @@ VIEW_PATHS: dict[str, tuple[str, str]] = {
     "/v1/maintenance": ("maintenance", JSON),
     "/v1/services": ("services", JSON),
     "/v1/incidents": ("incidents", JSON),
+    "/v1/summary": ("summary", JSON),
+    "/v1/history": ("history", JSON),
     "/v1/topology": ("topology", JSON),
     "/v1/topology/rfc8345": ("topology-rfc8345", YANG),
 }
@@ -33,7 +36,11 @@ class _Route(NamedTuple):
     path: str
 
 
-_ITEM_ROUTE = _Route(SERVICES + "{service_id}")
+#: prefix of a path naming one item of a view → (the view, the route template)
+ITEM_PATHS: dict[str, tuple[str, _Route]] = {
+    SERVICES: ("services", _Route(SERVICES + "{service_id}")),
+    HISTORY: ("history", _Route(HISTORY + "{service_id}")),
+}
 
 
 def etag_matches(if_none_match: str | None, etag: str) -> bool:
@@ -63,11 +70,19 @@ def find_view(views: AudienceViews, path: str) -> tuple[str, RenderedView | None
     known = VIEW_PATHS.get(path)
     if known is not None:
         return known[0], views.views.get(known[0]), known[1]
-    if path.startswith(SERVICES):
-        service = path[len(SERVICES) :]
-        if service and "/" not in service and len(service) <= SERVICE_ID_MAX:
-            return f"services/{service}", views.items.get(("services", service)), JSON
+    for prefix, (view, _) in ITEM_PATHS.items():
+        if path.startswith(prefix):
+            item = path[len(prefix) :]
+            if item and "/" not in item and len(item) <= SERVICE_ID_MAX:
+                return f"{view}/{item}", views.items.get((view, item)), JSON
     return None
+
+
+def _route(path: str) -> _Route:
+    """The route template of a view path, as FastAPI would have set it (metrics, access log)."""
+    if path in VIEW_PATHS:
+        return _Route(path)
+    return next(route for prefix, (_, route) in ITEM_PATHS.items() if path.startswith(prefix))
 
 
 class ViewFastPath:
@@ -118,8 +133,7 @@ class ViewFastPath:
                 return False
             view, link = paged
         # the route template, as FastAPI would have set it (metrics, access log)
-        listed = scope["path"] in VIEW_PATHS
-        scope["route"] = _Route(scope["path"]) if listed else _ITEM_ROUTE
+        scope["route"] = _route(scope["path"])
         await self._send(scope, send, who, name, view, media, link)
         return True
 

@@ -13,12 +13,15 @@ from gateway.api.fastpath import etag_matches, view_headers
 from gateway.api.paging import BAD_CURSOR, CURSOR_DOC, DEFAULT_LIMIT, LIMIT_DOC, MAX_LIMIT, select
 from gateway.api.public_models import (
     ErrorBody,
+    HistoryItem,
+    HistoryView,
     IncidentsView,
     InterconnectsView,
     MaintenanceView,
     PeerAlarmsView,
     ServiceItem,
     ServicesView,
+    SummaryView,
     ViewIndex,
 )
 from gateway.leakguard.egress import PRESCANNED
@@ -178,6 +181,36 @@ async def incidents(
     cursor: Cursor = None,
 ) -> Response:
     return _list(request, principal, "incidents", inm, limit, cursor)
+
+
+@router.get("/summary", response_model=SummaryView, responses=_NOT_FOUND,
+            summary="Customer: overall status, services by group, open incidents and "
+                    "maintenance: one small document for a dashboard to poll")  # fmt: skip
+async def summary(
+    request: Request, principal: CurrentPrincipal, inm: IfNoneMatch = None
+) -> Response:
+    return _view(request, principal, "summary", inm)
+
+
+@router.get("/history", response_model=HistoryView, responses=_NOT_FOUND,
+            summary="Customer: daily availability per service, SLA met per month")  # fmt: skip
+async def history(
+    request: Request, principal: CurrentPrincipal, inm: IfNoneMatch = None
+) -> Response:
+    return _view(request, principal, "history", inm)
+
+
+@router.get("/history/{service_id}", response_model=HistoryItem, responses=_NOT_FOUND,
+            summary="Customer: one service's availability history")  # fmt: skip
+async def service_history(
+    request: Request,
+    principal: CurrentPrincipal,
+    service_id: Annotated[str, Path(max_length=256)],
+    inm: IfNoneMatch = None,
+) -> Response:
+    views = request.app.state.gateway.cache.get(principal.id)
+    item = views.items.get(("history", service_id))
+    return _send(request, principal.id, f"history/{service_id}", views, item, inm)
 
 
 @router.get("/topology", responses=_NOT_FOUND,

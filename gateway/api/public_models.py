@@ -49,14 +49,73 @@ class PeerMaintenance(_Published):
     text: str | None = None
 
 
+Status = Literal["operational", "degraded", "outage", "maintenance", "unknown"]
+
+
 class CustomerService(_Published):
     id: str | None = None
     name: str | None = None
     type: str | None = None
-    status: Literal["operational", "degraded", "outage", "maintenance"] | None = None
+    status: Status | None = None
     sla: dict[str, float] | None = None
     bandwidth_mbps: float | None = None
     endpoints: int | None = None
+    group: str | None = None
+
+
+class SummaryGroup(_Published):
+    name: str | None  # the services' own ``group``; null for services without one
+    status: Status | None = None  # the worst of its services'
+    services: list[CustomerService]
+
+
+class IncidentCounts(_Published):
+    active: int
+    resolved: int
+
+
+class MaintenanceCounts(_Published):
+    in_progress: int
+    scheduled: int
+
+
+class Summary(_Published):
+    status: Status | None = None  # the worst of every service's: what a dashboard shows first
+    groups: list[SummaryGroup] | None = None
+    incidents: IncidentCounts | None = None
+    maintenance: MaintenanceCounts | None = None
+
+
+class HistoryDay(_Published):
+    date: str  # a complete UTC day, YYYY-MM-DD (today is not in the history: see /v1/summary)
+    availability_pct: float | None
+    downtime_minutes: float  # outage, and maintenance when the SLA includes it
+    outage_minutes: float
+    degraded_minutes: float
+    maintenance_minutes: float
+
+
+class HistoryMonth(_Published):
+    month: str  # YYYY-MM; only the days of the history's period in it
+    availability_pct: float | None
+    downtime_minutes: float
+    target_pct: float | None
+    met: bool | None  # null without a target
+    days: int
+
+
+class HistorySla(_Published):
+    availability_pct: float | None
+    maintenance: Literal["excluded", "included"]
+
+
+class ServiceHistory(_Published):
+    id: str | None = None
+    name: str | None = None
+    group: str | None = None
+    sla: HistorySla | None = None
+    days: list[HistoryDay] | None = None
+    months: list[HistoryMonth] | None = None
 
 
 class Incident(_Published):
@@ -117,6 +176,18 @@ class ServiceItem(_Envelope):
 
 class IncidentsView(_Page):
     items: list[Incident]
+
+
+class SummaryView(_Envelope):
+    summary: Summary
+
+
+class HistoryView(_Envelope):
+    items: list[ServiceHistory]
+
+
+class HistoryItem(_Envelope):
+    item: ServiceHistory
 
 
 class ViewIndexEntry(_Published):

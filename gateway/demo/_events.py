@@ -375,4 +375,34 @@ def build_events(plan: Plan, services: list[Service], now: datetime) -> tuple[Ev
     fingerprint = _alerts(ev, plan)
     errored, down = plan.interconnects("acme")[1], plan.interconnects("globalnet")[0]
     ev.samples = metric_samples(plan, now, errored.link_id, down.link_id)
+    _history(ev, services, random.Random(7))
     return ev, Situation(outage, degraded, quiet, acme, fingerprint)
+
+
+HISTORY_DAYS = range(8, 90)  # older than any incident history: only the availability shows it
+
+
+def _history(ev: Events, services: list[Service], rng: random.Random) -> None:
+    """Three months of the past: port flaps, losses of signal and planned work on each
+    service's access ports, ended long ago (as an NMS that replays its log would send them)."""
+    for svc in services:
+        for _ in range(rng.randint(1, 5)):
+            pe, tp = rng.choice(svc.access)
+            age = timedelta(days=rng.choice(HISTORY_DAYS), minutes=rng.randint(0, 1439))
+            critical = rng.random() < 0.4
+            ev.alarm(
+                _tp_ref(pe, tp.tp_id),
+                "critical" if critical else "major",
+                age,
+                "lossOfSignal" if critical else "thresholdCrossed",
+                "LOS" if critical else "CRC errors",
+                f"{pe.name} {tp.tp_id}: {'LOS' if critical else 'CRC errors rising'}",
+                cleared_after=timedelta(minutes=rng.randint(4, 180 if critical else 600)),
+            )
+        if rng.random() < 0.5:
+            pe, tp = rng.choice(svc.access)
+            start = ev.now - timedelta(days=rng.choice(HISTORY_DAYS))
+            start = start.replace(hour=1, minute=0, second=0, microsecond=0)
+            ev.window(
+                [_tp_ref(pe, tp.tp_id)], start, 2, "completed", f"Line card swap on {pe.name}"
+            )

@@ -24,6 +24,7 @@ BANDWIDTHS = {
     "l3vpn": (50, 100, 200, 1000),
     "e-line": (1000, 10000, 20000),
 }
+GROUPS = {"internet": "Internet access", "l3vpn": "Private network", "e-line": "Site links"}
 SLAS = {
     "internet": {"availability_pct": 99.95, "max_delay_ms": 30, "max_loss_pct": 0.1},
     "l3vpn": {"availability_pct": 99.99, "max_delay_ms": 25, "max_loss_pct": 0.05},
@@ -133,6 +134,7 @@ def build_services(plan: Plan) -> list[Service]:
                 "resources": _resources(plan, access),
                 "sla": dict(SLAS[kind]),
                 "bandwidth_mbps": mbps,
+                "group": GROUPS[kind],  # the customer's own grouping: by product
             }
             services.append(Service(service_id, customer, name, kind, access, doc))
     return services

@@ -1,6 +1,7 @@
 """The disclosure engine: policies, their compilation, and pure rendering of views."""
 
 from gateway.disclosure.engine import (
+    DAILY,
     DEPENDS,
     CompiledPolicy,
     PolicySet,
@@ -12,6 +13,7 @@ from gateway.disclosure.loader import LoadedPolicy, load_policy_dir, parse_polic
 from gateway.disclosure.pseudonym import Pseudonymizer, audience_key
 
 __all__ = [
+    "DAILY",
     "DEPENDS",
     "CompiledPolicy",
     "LoadedPolicy",

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from gateway.disclosure import status_page
 from gateway.disclosure.incidents import Incident, group_incidents
 from gateway.disclosure.policy import CustomerPolicy
 from gateway.disclosure.project import Context, Getter, Item, ViewData, compile_projection
@@ -73,6 +74,7 @@ def compile_customer(policy: CustomerPolicy) -> dict[str, ViewFn]:
             "bandwidth_mbps": lambda ctx, row: row[0].bandwidth_mbps,
             # how many attachments, never which routers or ports they are on
             "endpoints": lambda ctx, row: len(row[0].endpoints),
+            "group": lambda ctx, row: row[0].group,
         }
         project_sv = compile_projection(catalog, list(rules.service.fields))
 
@@ -105,16 +107,19 @@ def compile_customer(policy: CustomerPolicy) -> dict[str, ViewFn]:
             text_rule=ir.text,
             raw_text=lambda row: row.first.text,
         )
-        history = ir.history_hours
+        hours = ir.history_hours
         window = timedelta(minutes=ir.group_minutes)
 
-        def incidents(ctx: Context, customer: str) -> list[Item]:
+        def incident_rows(ctx: Context, customer: str) -> list[Incident]:
             hit: dict[str, tuple[Alarm, list[Service]]] = {}
             for service, refs in _affected(ctx, customer):
-                for alarm in alarms_on(ctx.snapshot, refs, ctx.now, history):
+                for alarm in alarms_on(ctx.snapshot, refs, ctx.now, hours):
                     if alarm.severity in INCIDENT_SEVERITIES:
                         hit.setdefault(alarm.alarm_id, (alarm, []))[1].append(service)
-            return [project_in(ctx, row) for row in group_incidents(hit.values(), window)]
+            return group_incidents(hit.values(), window)
+
+        def incidents(ctx: Context, customer: str) -> list[Item]:
+            return [project_in(ctx, row) for row in incident_rows(ctx, customer)]
 
         views["incidents"] = incidents
 
@@ -140,12 +145,51 @@ def compile_customer(policy: CustomerPolicy) -> dict[str, ViewFn]:
         )
 
         def maintenance(ctx: Context, customer: str) -> list[Item]:
-            hit: dict[str, tuple[Maintenance, list[Service]]] = {}
-            for service, refs in _affected(ctx, customer):
-                for window in maintenance_on(ctx.snapshot, refs, ctx.now):
-                    hit.setdefault(window.maintenance_id, (window, []))[1].append(service)
+            hit = _windows(ctx, customer)
             return [project_mw(ctx, hit[k]) for k in sorted(hit)]
 
         views["maintenance"] = maintenance
 
+    if rules.summary is not None and rules.service is not None:
+        sr, show_status = rules.summary, "status" in rules.service.fields
+
+        def summary(ctx: Context, customer: str) -> dict[str, Any]:
+            def incident_states() -> list[bool]:
+                return [i.active for i in incident_rows(ctx, customer)]
+
+            def window_states() -> list[str]:
+                return [maintenance_status(w, ctx.now) for w, _ in _windows(ctx, customer).values()]
+
+            return status_page.summary(
+                sr,
+                ctx,
+                _affected(ctx, customer),
+                project_sv,
+                lambda ctx, row: _status(ctx, row[0], row[1]),
+                show_status,
+                incident_states,
+                window_states,
+            )
+
+        views["summary"] = summary
+
+    if rules.history is not None:
+        hr = rules.history
+
+        def history(ctx: Context, customer: str) -> list[Item]:
+            return [
+                status_page.history_item(hr, ctx, row, service_id(ctx, row[0]))
+                for row in _affected(ctx, customer)
+            ]
+
+        views["history"] = history
+
     return views
+
+
+def _windows(ctx: Context, customer: str) -> dict[str, tuple[Maintenance, list[Service]]]:
+    hit: dict[str, tuple[Maintenance, list[Service]]] = {}
+    for service, refs in _affected(ctx, customer):
+        for window in maintenance_on(ctx.snapshot, refs, ctx.now):
+            hit.setdefault(window.maintenance_id, (window, []))[1].append(service)
+    return hit

@@ -10,7 +10,7 @@ from gateway.disclosure.customer import compile_customer
 from gateway.disclosure.loader import LoadedPolicy
 from gateway.disclosure.peer import compile_peer
 from gateway.disclosure.policy import CustomerPolicy, PeerPolicy
-from gateway.disclosure.project import Context, ViewData
+from gateway.disclosure.project import Context, Settled, ViewData
 from gateway.disclosure.pseudonym import Pseudonymizer
 from gateway.model import Kind, Snapshot
 
@@ -31,8 +31,13 @@ DEPENDS: Mapping[str, Mapping[str, frozenset[Kind]]] = {
         "services": frozenset({Kind.SERVICES, Kind.TOPOLOGY, Kind.ALARMS, Kind.MAINTENANCE}),
         "incidents": frozenset({Kind.SERVICES, Kind.TOPOLOGY, Kind.ALARMS}),
         "maintenance": frozenset({Kind.SERVICES, Kind.TOPOLOGY, Kind.MAINTENANCE}),
+        "summary": frozenset({Kind.SERVICES, Kind.TOPOLOGY, Kind.ALARMS, Kind.MAINTENANCE}),
+        # and the clock: each UTC midnight starts a day (the refresher re-renders it then)
+        "history": frozenset({Kind.SERVICES, Kind.TOPOLOGY, Kind.ALARMS, Kind.MAINTENANCE}),
     },
 }
+#: views whose content moves on at every UTC midnight, with no new data
+DAILY: Mapping[str, frozenset[str]] = {"peer": frozenset(), "customer": frozenset({"history"})}
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,12 +96,16 @@ def render(
     pseudonym: Pseudonymizer,
     now: datetime,
     only: Iterable[str] | None = None,
+    settled: Settled | None = None,
 ) -> dict[str, ViewData]:
-    """The items of every view ``policy`` discloses to ``audience`` (or just ``only``)."""
+    """The items of every view ``policy`` discloses to ``audience`` (or just ``only``);
+    ``settled``: the availability history kept beyond the alarms still held."""
     role, _, name = audience.partition("/")
     if role != policy.role:
         raise ValueError(f"policy for {policy.role} audiences cannot serve {audience}")
     ctx = Context(snapshot=snapshot, now=now, pseudonym=pseudonym, audience=audience)
+    if settled is not None:
+        ctx = Context(snapshot, now, pseudonym, audience, settled)
     wanted = set(policy.views) if only is None else set(only) & set(policy.views)
     out: dict[str, ViewData] = {}
     for view in sorted(wanted):

@@ -23,7 +23,11 @@ PeerAlarmField = Literal[
     "raised_at", "cleared_at", "text",
 ]  # fmt: skip
 PeerMaintenanceField = Literal["id", "resources", "start", "end", "status", "text"]
-ServiceField = Literal["id", "name", "type", "status", "sla", "bandwidth_mbps", "endpoints"]
+ServiceField = Literal[
+    "id", "name", "type", "status", "sla", "bandwidth_mbps", "endpoints", "group",
+]  # fmt: skip
+SummaryField = Literal["status", "groups", "incidents", "maintenance"]
+HistoryField = Literal["id", "name", "group", "sla", "days", "months"]
 IncidentField = Literal[
     "id", "services", "impact", "severity", "probable_cause", "state", "started_at",
     "cleared_at", "count", "text",
@@ -131,6 +135,20 @@ class CustomerMaintenanceRule(_Timed):
     text: TextRule = "drop"
 
 
+class SummaryRule(_Strict):
+    """``GET /v1/summary``: the overall status, the services grouped by their ``group``
+    (each shown with the service rule's fields), counts of open incidents and maintenance."""
+
+    fields: list[SummaryField] = Field(min_length=1)
+
+
+class HistoryRule(_Strict):
+    """``GET /v1/history``: daily availability per service, and SLA attainment per month."""
+
+    fields: list[HistoryField] = Field(min_length=1)
+    days: int = Field(90, ge=1, le=400, description="how many UTC days back, today included")
+
+
 TopologyMode = Literal["none", "interconnect", "abstract", "single-node", "filtered"]
 TopologyMetric = Literal["delay_ms", "available_bandwidth_mbps", "srlgs"]
 
@@ -177,6 +195,20 @@ class CustomerDisclose(_Strict):
     service: ServiceRule | None = None
     incident: IncidentRule | None = None
     maintenance: CustomerMaintenanceRule | None = None
+    summary: SummaryRule | None = None
+    history: HistoryRule | None = None
+
+    @model_validator(mode="after")
+    def _summary_parts(self) -> CustomerDisclose:
+        # the summary shows what the other rules disclose, never more: each part needs its rule
+        needs = {"groups": "service", "incidents": "incident", "maintenance": "maintenance"}
+        for field in self.summary.fields if self.summary is not None else ():
+            rule = needs.get(field, "service")
+            if getattr(self, rule) is None:
+                raise ValueError(f"summary field {field!r} needs a {rule!r} rule under disclose")
+            if field == "status" and (self.service is None or "status" not in self.service.fields):
+                raise ValueError("summary field 'status' needs 'status' among the service fields")
+        return self
 
 
 class _Policy(_Strict):
@@ -219,7 +251,13 @@ VIEWS: dict[str, dict[str, str]] = {
         "topology": "topology",
         "topology-rfc8345": "topology",
     },
-    "customer": {"services": "service", "incidents": "incident", "maintenance": "maintenance"},
+    "customer": {
+        "services": "service",
+        "incidents": "incident",
+        "maintenance": "maintenance",
+        "summary": "summary",
+        "history": "history",
+    },
 }
 
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
 from gateway.disclosure.policy import TextTemplate
 from gateway.disclosure.pseudonym import Pseudonymizer
 from gateway.model import Snapshot
+
+Settled = Mapping[str, Mapping[date, tuple[tuple[int, int, str], ...]]]
+_NOTHING_SETTLED: Settled = MappingProxyType({})
 
 Row = TypeVar("Row")
 Item = dict[str, Any]
@@ -25,6 +29,9 @@ class Context:
     now: datetime
     pseudonym: Pseudonymizer
     audience: str
+    #: availability already settled per service and UTC day (spans kept once the alarms that
+    #: made them may be pruned); what is not here is computed from the snapshot
+    settled: Settled = field(default_factory=lambda: _NOTHING_SETTLED)
 
 
 Getter = Callable[[Context, Row], Any]

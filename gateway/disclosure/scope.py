@@ -59,7 +59,7 @@ def coverage(snapshot: Snapshot, service: Service) -> frozenset[ResourceRef]:
     """
     refs: set[ResourceRef] = {ResourceRef(service=service.service_id)}
     for ref in (*service.endpoints, *service.resources):
-        refs |= _containers(snapshot, ref)
+        refs |= containers(snapshot, ref)
     return frozenset(refs)
 
 
@@ -132,7 +132,7 @@ def service_status(snapshot: Snapshot, covered: frozenset[ResourceRef], now: dat
     for alarm in alarms_on(snapshot, covered, now, 0):
         if not alarm.active or alarm.resource is None:
             continue
-        planned = not in_maintenance.isdisjoint(_containers(snapshot, alarm.resource))
+        planned = not in_maintenance.isdisjoint(containers(snapshot, alarm.resource))
         if alarm.severity is Severity.CRITICAL and not planned:
             return "outage"
         if alarm.severity in (Severity.MAJOR, Severity.MINOR):
@@ -142,7 +142,7 @@ def service_status(snapshot: Snapshot, covered: frozenset[ResourceRef], now: dat
     return status
 
 
-def _containers(snapshot: Snapshot, ref: ResourceRef) -> set[ResourceRef]:
+def containers(snapshot: Snapshot, ref: ResourceRef) -> set[ResourceRef]:
     """``ref`` and what contains it: a port's router; a link's two ends and their routers."""
     out = {ref}
     if ref.node is not None and ref.tp is not None:

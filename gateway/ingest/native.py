@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -85,6 +85,11 @@ class Sla(_Native):
     availability_pct: Percent | None = None
     max_delay_ms: NonNegative | None = None
     max_loss_pct: Percent | None = None
+    maintenance: Literal["excluded", "included"] = Field(
+        "excluded",
+        description="excluded: time under planned maintenance is not downtime for "
+        "availability_pct; included: it is",
+    )
 
 
 class ServiceIn(_Native):
@@ -96,6 +101,9 @@ class ServiceIn(_Native):
     resources: Refs
     sla: Sla | None = None
     bandwidth_mbps: NonNegative | None = None
+    group: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+        None, description="the customer's own grouping of its services (a site, a product)"
+    )
 
     def to_model(self) -> Service:
         sla = self.sla or Sla()
@@ -110,8 +118,10 @@ class ServiceIn(_Native):
                 availability_pct=sla.availability_pct,
                 max_delay_ms=sla.max_delay_ms,
                 max_loss_pct=sla.max_loss_pct,
+                maintenance=sla.maintenance,
             ),
             bandwidth_mbps=self.bandwidth_mbps,
+            group=self.group,
         )
 
 

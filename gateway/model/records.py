@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 import msgspec
 
@@ -32,6 +33,8 @@ class SlaTargets(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_d
     availability_pct: float | None = None
     max_delay_ms: float | None = None
     max_loss_pct: float | None = None
+    # whether time under planned maintenance counts as downtime for availability_pct
+    maintenance: Literal["excluded", "included"] = "excluded"
 
 
 class Service(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -43,6 +46,7 @@ class Service(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     resources: tuple[ResourceRef, ...] = ()  # what supports the service inside the network
     sla: SlaTargets = SlaTargets()
     bandwidth_mbps: float | None = None
+    group: str | None = None  # the customer's own grouping (a site, a product): its label
 
 
 class Alarm(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

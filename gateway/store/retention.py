@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from gateway.model import PruneAlarms
+from gateway.model import PruneAlarms, Snapshot
 from gateway.store.base import Store
 from gateway.store.sqlite import SqliteBackend
 
@@ -47,6 +47,7 @@ class ModelRetention:
         clock: Callable[[], datetime],
         chunk: int = 5000,
         vacuum_pages: int = 10_000,
+        settle: Callable[[Snapshot, list[str], datetime], Awaitable[object]] | None = None,
     ) -> None:
         self._store = store
         self._backend = backend
@@ -57,6 +58,9 @@ class ModelRetention:
         # returned to the file system per pass: a bounded pause for the writer (40 MB at 4 KiB
         # pages); what is left is returned by the next passes
         self._vacuum_pages = vacuum_pages
+        # called with the alarms about to go, before they go: what they say of the past (the
+        # availability history) is kept first; if it fails, nothing is pruned
+        self._settle = settle
 
     def expired(self, now: datetime) -> tuple[list[str], datetime]:
         """The alarms a pass at ``now`` would drop, and the moment they ended before."""
@@ -67,6 +71,8 @@ class ModelRetention:
     async def run_once(self) -> Pruned:
         now = self._clock()
         ids, before = self.expired(now)
+        if ids and self._settle is not None:
+            await self._settle(self._store.snapshot, ids, now)
         dropped = 0
         # in chunks: one commit stays small, and ingest interleaves with a large first pass
         for start in range(0, len(ids), self._chunk):

@@ -7,7 +7,7 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,10 @@ CREATE TABLE IF NOT EXISTS objects (
     kind TEXT NOT NULL, id TEXT NOT NULL, body BLOB NOT NULL, revision INTEGER NOT NULL,
     PRIMARY KEY (kind, id)
 );
+CREATE TABLE IF NOT EXISTS service_days (
+    service_id TEXT NOT NULL, day TEXT NOT NULL, spans BLOB NOT NULL,
+    PRIMARY KEY (service_id, day)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS revisions (
     revision INTEGER PRIMARY KEY, kind TEXT NOT NULL, principal TEXT NOT NULL,
     committed_at TEXT NOT NULL
@@ -58,6 +62,9 @@ _DECODERS: dict[str, msgspec.json.Decoder[Any]] = {
     "metric": msgspec.json.Decoder(MetricSample),
 }
 _kinds_decoder = msgspec.json.Decoder(dict[str, int])
+#: one day of a service's availability: (start s, end s, state) from the day's UTC midnight
+Spans = tuple[tuple[int, int, str], ...]
+_spans_decoder = msgspec.json.Decoder(Spans)
 
 Clock = Callable[[], datetime]
 CORRUPT = (
@@ -228,11 +235,49 @@ class SqliteBackend:
             self._db.executescript(f"PRAGMA incremental_vacuum({int(vacuum_pages)})")
         return dropped
 
+    def load_days(self) -> dict[str, dict[date, Spans]]:
+        """Every settled day of availability: service id → UTC day → spans."""
+        out: dict[str, dict[date, Spans]] = {}
+        with self._lock:
+            rows = self._db.execute("SELECT service_id, day, spans FROM service_days").fetchall()
+        for service_id, day, spans in rows:
+            out.setdefault(service_id, {})[date.fromisoformat(day)] = _spans_decoder.decode(spans)
+        return out
+
+    def save_days(self, rows: Sequence[tuple[str, date, Spans]]) -> None:
+        """Write settled days (replacing what was there) in one durable transaction."""
+        with self._lock:
+            cur = self._db.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                cur.executemany(
+                    "INSERT INTO service_days VALUES (?, ?, ?) ON CONFLICT(service_id, day) "
+                    "DO UPDATE SET spans=excluded.spans",
+                    ((sid, day.isoformat(), _encode(spans)) for sid, day, spans in rows),
+                )
+                cur.execute("COMMIT")
+            except BaseException as exc:
+                if self._db.in_transaction:
+                    cur.execute("ROLLBACK")
+                if _disk_full(exc):
+                    raise StorageFull(FULL) from exc
+                raise
+
+    def drop_days(self, before: date) -> int:
+        """Forget settled days before ``before``; returns how many rows went."""
+        with self._lock:
+            return self._db.execute(
+                "DELETE FROM service_days WHERE day < ?", (before.isoformat(),)
+            ).rowcount
+
     def row_counts(self) -> dict[str, int]:
         """Rows per table and per kind of object: what retention keeps bounded."""
         with self._lock:
             counts = {f"objects.{k}": n for k, n in self._db.execute(_COUNT_KINDS)}
             (counts["revisions"],) = self._db.execute("SELECT COUNT(*) FROM revisions").fetchone()
+            (counts["service_days"],) = self._db.execute(
+                "SELECT COUNT(*) FROM service_days"
+            ).fetchone()
         return counts
 
     def close(self) -> None:

@@ -11,9 +11,19 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as daytime
+from types import MappingProxyType
 
-from gateway.disclosure import CompiledPolicy, PolicySet, Pseudonymizer, audience_key, render
+from gateway.disclosure import (
+    DAILY,
+    CompiledPolicy,
+    PolicySet,
+    Pseudonymizer,
+    audience_key,
+    render,
+)
+from gateway.disclosure.project import Settled
 from gateway.leakguard.screen import Screen
 from gateway.model import Snapshot
 from gateway.store.base import Committed
@@ -62,6 +72,7 @@ class Refresher:
         screen: Screen | None = None,
         slice_size: int = 32,
         network_holddown_s: float = 0.0,
+        settled: Callable[[], Settled] = lambda: MappingProxyType({}),
     ) -> None:
         self._cache = cache
         self._snapshot = snapshot
@@ -71,6 +82,8 @@ class Refresher:
         self._clock = clock
         self._debounce = debounce_s
         self._slice = slice_size
+        self._settled = settled
+        self._day: date | None = None  # the UTC day of the last refresh
         self._wake = asyncio.Event()
         self._pending: list[Committed] = []  # committed since the last plan
         self._last: Snapshot | None = None  # what the published views were planned from
@@ -137,6 +150,11 @@ class Refresher:
         now = self._clock()
         live, histories = self._live()
         full = await self._plan(snapshot, pending, live, now, histories)
+        if self._day is not None and now.date() != self._day:
+            for audience, policy in live.items():  # a new day: the daily views move on
+                if daily := DAILY.get(policy.role, frozenset()) & set(policy.views):
+                    self._dirty.setdefault(audience, set()).update(daily)
+        self._day = now.date()
         plans: list[_Plan] = []
         for audience, views in list(self._dirty.items()):
             policy = live[audience]
@@ -151,7 +169,9 @@ class Refresher:
         for start in range(0, len(plans), self._slice):
             # slices: between them the event loop runs without competing for the GIL
             chunk = plans[start : start + self._slice]
-            results += await asyncio.to_thread(self._render_all, chunk, snapshot, now)
+            results += await asyncio.to_thread(
+                self._render_all, chunk, snapshot, now, self._settled()
+            )
         if plans:
             self.on_rendered(time.perf_counter() - started)
         if self.screen.enabled:
@@ -176,6 +196,9 @@ class Refresher:
             gc.freeze()
         self._last = snapshot
         self._boundary = self._moments.upcoming(now)
+        if any(DAILY.get(p.role, frozenset()) & set(p.views) for p in live.values()):
+            midnight = datetime.combine(now.date() + timedelta(days=1), daytime(), tzinfo=UTC)
+            self._boundary = min(self._boundary or midnight, midnight)
         self._rendered_at = now
         # every view reflects the snapshot, but for network views held down: not past them
         held = self._network_from
@@ -306,13 +329,18 @@ class Refresher:
             moments = Moments()
             await asyncio.to_thread(moments.rebuild, snapshot, histories, checkpoint.rendered_at)
             first = moments.upcoming(checkpoint.rendered_at)
-            if first is not None and first <= self._clock():
+            now = self._clock()
+            if first is not None and first <= now:
                 return False  # a window opened, an alarm left a history: render as usual
+            daily = any(DAILY.get(p.role, frozenset()) & set(p.views) for p in live.values())
+            if daily and checkpoint.rendered_at.date() != now.date():
+                return False  # a new day: the daily views (availability history) move on
             for audience, views in loaded.items():
                 self._cache.publish(audience, views)
                 self._seen[audience] = live[audience].version
             self._moments, self._boundary = moments, first
             self._last, self._rendered_at = snapshot, checkpoint.rendered_at
+            self._day = checkpoint.rendered_at.date()
             self._unsettled = True
             self._network_at = time.monotonic()
             if len(loaded) == len(live):
@@ -334,7 +362,7 @@ class Refresher:
             )
 
     def _render_all(
-        self, plans: list[_Plan], snapshot: Snapshot, now: datetime
+        self, plans: list[_Plan], snapshot: Snapshot, now: datetime, settled: Settled
     ) -> list[AudienceViews | None]:
         """Render, serialise and screen every planned audience (in a worker thread)."""
         out: list[AudienceViews | None] = []
@@ -345,7 +373,9 @@ class Refresher:
                 self._pseudonyms[plan.audience] = pseudonym
             self.renders[plan.audience] += len(plan.views)
             try:
-                rendered = render(plan.policy, snapshot, plan.audience, pseudonym, now, plan.views)
+                rendered = render(
+                    plan.policy, snapshot, plan.audience, pseudonym, now, plan.views, settled
+                )
                 previous = self._cache.get(plan.audience)
                 keep = frozenset(plan.policy.views) - plan.views
                 views = build_views(
