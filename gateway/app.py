@@ -288,7 +288,10 @@ class Gateway:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
-        if (settled := self.refresher.settled()) is not None:
+        settled = self.refresher.settled()
+        if isinstance(settled, str):
+            log.info("no view checkpoint (%s): the next start renders every view", settled)
+        else:
             try:
                 await asyncio.to_thread(save, self.checkpoint_path, settled, self._secret)
             except OSError as exc:  # the next start renders every view: slower, not wrong

@@ -123,6 +123,7 @@ async def serve(
     if ops_sock is not None:
         servers.append(ops_server(ops_app(gateway.metrics, gateway.readings), log_level))
         socks.append(ops_sock)
+    signalled = _on_exit_signals()
     await gateway.start()
     gateway.warn_crl_expiry()
     watcher = asyncio.create_task(_watch_tls(tls, settings.tls_reload_interval_s, gateway))
@@ -146,7 +147,7 @@ async def serve(
             result = ready()
             if result is not None:
                 await result
-        waiters: list[asyncio.Future[Any]] = list(tasks)
+        waiters: list[asyncio.Future[Any]] = [*tasks, asyncio.ensure_future(signalled.wait())]
         if stop is not None:
             waiters.append(asyncio.ensure_future(stop.wait()))
         await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
@@ -171,6 +172,23 @@ async def _watch_tls(tls: TlsState, interval: float, gateway: Gateway) -> None:
         await asyncio.to_thread(tls.reload_if_changed)
         gateway.reload_registry()  # on the loop: it swaps what the middleware reads
         gateway.warn_crl_expiry()
+
+
+def _on_exit_signals() -> asyncio.Event:
+    """SIGINT and SIGTERM stop the gateway cleanly (store closed, audit flushed, views kept
+    for a warm start). uvicorn takes them over while it serves and, once stopped, raises the
+    signal again for the handler it found: with Python's default one, SIGTERM would end the
+    process there, before the gateway could stop. This is the handler it finds."""
+    signalled = asyncio.Event()
+    if threading.current_thread() is threading.main_thread():
+        loop = asyncio.get_running_loop()
+
+        def handler(signum: int, frame: object) -> None:
+            loop.call_soon_threadsafe(signalled.set)  # again after uvicorn: already stopping
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, handler)
+    return signalled
 
 
 def _on_sighup(tls: TlsState, gateway: Gateway) -> None:

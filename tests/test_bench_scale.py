@@ -22,7 +22,7 @@ CELLS = [
     rf"{NUMBER}\|{NUMBER}",  # freshness p50|p99
     NUMBER,  # CPU per change
     NUMBER,  # database size
-    NUMBER,  # restart s
+    rf"{NUMBER}\|{NUMBER}",  # restart s, warm|cold
 ]
 
 

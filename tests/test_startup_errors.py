@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
@@ -82,3 +83,27 @@ def test_database_below_the_acknowledged_revision(tmp_path: Path, config: dict[s
     (data / "demarc.db.acked").write_text("42\n")  # 42 revisions were acknowledged; none is here
     code, stderr = _serve(tmp_path, config)
     _one_clear_line(code, stderr, "revision 0", "revision 42", "--accept-data-loss")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_the_gateway_cleanly(
+    tmp_path: Path, config: dict[str, Any], signum: int
+) -> None:
+    """uvicorn raises the signal again once its servers stopped: the gateway must still get to
+    stop (store closed, audit flushed, the views kept for a warm start) and exit 0."""
+    path = tmp_path / "demarc.yaml"
+    path.write_text(yaml.safe_dump({**config, "ops": None}))
+    process = subprocess.Popen(
+        [str(DEMARC), "serve", "--config", str(path), "--log-level", "info"],
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    with process, process.stderr as log:  # type: ignore[union-attr]
+        for line in log:
+            if "listener on" in line:
+                break
+        process.send_signal(signum)
+        rest = log.read()
+        assert process.wait(60) == 0, rest[-2000:]
+    data = tmp_path / "data"
+    assert (data / "demarc.db.views").exists()  # written by Gateway.stop
+    assert not (data / "demarc.db-wal").exists()  # the store closed: its WAL checkpointed

@@ -293,16 +293,23 @@ class Refresher:
 
     # -- warm restarts (gateway.views.checkpoint) --------------------------------------------
 
-    def settled(self) -> Checkpoint | None:
+    def settled(self) -> Checkpoint | str:
         """What to write for a warm restart: every published view, if all reflect the current
-        snapshot (nothing left to render, nothing held down, no refresh under way)."""
+        snapshot (nothing left to render, nothing held down, no refresh under way); else why
+        not."""
         last, now = self._last, self._rendered_at
-        if last is None or now is None or last is not self._snapshot():
-            return None
-        if self._dirty or self._unsettled or self._network_from is not None:
-            return None
-        if self._serial.locked() or self._cache.revision != last.revision:
-            return None
+        if last is None or now is None:
+            return "nothing rendered yet"
+        if last is not self._snapshot():
+            return "changes not yet rendered"
+        if self._dirty or self._unsettled:
+            return "views left to render"
+        if self._network_from is not None:
+            return "topology views held down"
+        if self._serial.locked():
+            return "a refresh under way"
+        if self._cache.revision != last.revision:
+            return "views behind the data"
         audiences = {a: self._cache.get(a) for a in self._seen}
         return Checkpoint(last.revision, dict(last.kind_revisions), now, dict(self._seen),
                           audiences)  # fmt: skip
