@@ -28,6 +28,7 @@ NOT_FOUND = "no such resource"
 FORBIDDEN = "this certificate names no principal allowed on this listener"
 METHOD_NOT_ALLOWED = "method not allowed"
 BAD_REQUEST = "the request is invalid"
+INVALID = "the request is invalid: see problems"
 INTERNAL = "internal error"
 
 
@@ -151,12 +152,17 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        # the parameter's location only: its value might be anything the client sent
-        where = [".".join(str(p) for p in e.get("loc", ())) for e in exc.errors()]
-        if where and all(w.startswith("path.") for w in where):
+        # one status for one problem: a bad parameter is 422, as a bad body is (InvalidInput);
+        # the parameter's location and pydantic's words only, never the value the client sent
+        problems = {
+            ".".join(str(p) for p in e.get("loc", ())): str(e.get("msg", "invalid"))
+            for e in exc.errors()
+        }
+        if problems and all(w.startswith("path.") for w in problems):
             # a path that fails validation (an id past 2**63-1) names nothing: 404, as unknown
             return error_response(404, "not_found", NOT_FOUND)
-        return error_response(400, "bad_request", BAD_REQUEST, where=sorted(set(where)))
+        listed = [{"where": w, "message": m} for w, m in sorted(problems.items())]
+        return error_response(422, InvalidInput.code, INVALID, problems=listed)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
