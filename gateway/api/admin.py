@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -12,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from gateway.api.deps import CurrentPrincipal
 from gateway.disclosure.stale import stale_references
 from gateway.errors import Forbidden
+from gateway.ingest import Timestamp
 from gateway.policy.audit import MAX_LIMIT, AuditLog, AuditQuery
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
@@ -135,8 +135,8 @@ async def audit(
     principal_id: Annotated[str | None, Query(alias="principal", max_length=200)] = None,
     kind: Annotated[str | None, Query(max_length=50)] = None,
     audience: Annotated[str | None, Query(max_length=200)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Annotated[Timestamp | None, Query(description="RFC 3339, with an offset")] = None,
+    until: Annotated[Timestamp | None, Query(description="RFC 3339, with an offset")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     cursor: Annotated[str | None, Query(max_length=20, pattern=r"^[0-9]+$")] = None,
 ) -> AuditPage:

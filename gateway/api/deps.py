@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from gateway.errors import DemarcError, InvalidInput, PolicyError
 from gateway.security.identity import Principal, Registry
@@ -127,6 +128,19 @@ async def current_principal(request: Request) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
+def _allowed(request: Request) -> str:
+    """Every method some route answers on this path (asked per method: routes are nested)."""
+    routes = request.app.router.routes
+    return ", ".join(
+        m
+        for m in _METHODS
+        if any(r.matches({**request.scope, "method": m})[0] is Match.FULL for r in routes)
+    )
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Error bodies say what is wrong in fixed words; no stack trace, path or echoed input."""
 
@@ -144,8 +158,10 @@ def install_error_handlers(app: FastAPI) -> None:
             return error_response(404, "not_found", NOT_FOUND)
         if exc.status_code == 405:
             response = error_response(405, "method_not_allowed", METHOD_NOT_ALLOWED)
-            allow = (exc.headers or {}).get("Allow")
-            if allow:  # RFC 9110: a 405 says which methods the resource has
+            # RFC 9110: a 405 says which methods the resource has: every route's on this path
+            # (Starlette names only those of the first route that matched the path)
+            allow = _allowed(request) or (exc.headers or {}).get("Allow")
+            if allow:
                 response.headers["Allow"] = allow
             return response
         return error_response(exc.status_code, "http_error", BAD_REQUEST)

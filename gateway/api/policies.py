@@ -54,7 +54,9 @@ _YAML_BODY: dict[str, Any] = {
                     "properties": {"text": {"type": "string"}},
                 }
             },
-            "application/yaml": {"schema": {"type": "string"}},
+            # any YAML document: its rules are schemas/policy.schema.json's and the parser's
+            # (validate answers valid: false for one that breaks them, the others 422)
+            YAML: {"schema": {"description": "a policy as YAML (schemas/policy.schema.json)"}},
         },
     }
 }
