@@ -28,6 +28,7 @@ from gateway.api.deps import (
 )
 from gateway.api.fastpath import ViewFastPath
 from gateway.api.head import HeadAsGet
+from gateway.api.openapi import document
 from gateway.api.ratelimit import RateLimit, TokenBuckets
 from gateway.disclosure import PolicySet
 from gateway.errors import ConfigError
@@ -301,7 +302,9 @@ class Gateway:
         await asyncio.to_thread(self.policy_db.close)
 
 
-def _base_app(gateway: Gateway, title: str, description: str) -> FastAPI:
+def _base_app(
+    gateway: Gateway, title: str, description: str, roles: str, bodies: tuple[Any, ...] = ()
+) -> FastAPI:
     # /docs and /redoc with their scripts served from here: management networks are offline
     app = FastAPIOffline(
         title=title,
@@ -315,6 +318,7 @@ def _base_app(gateway: Gateway, title: str, description: str) -> FastAPI:
     )
     app.state.gateway = gateway
     install_error_handlers(app)
+    document(app, roles, bodies, ingest.PREFIX)
     return app
 
 
@@ -326,6 +330,7 @@ def create_public_app(gateway: Gateway) -> AccessLog:
         "Views for peer operators and customers, as their disclosure policies allow. "
         "Identify with a client certificate whose SPIFFE URI is "
         "spiffe://<trust-domain>/peer/<name> or .../customer/<name>.",
+        "This listener accepts the roles `peer` and `customer`.",
     )
     app.include_router(public.router)
     guarded = EgressGuard(
@@ -359,6 +364,8 @@ def create_internal_app(gateway: Gateway) -> AccessLog:
         gateway,
         "Demarc internal API",
         f"{_about} Ingest for sources; administration for staff.",
+        "This listener accepts the roles `source` (ingest) and `staff` (admin).",
+        ingest.BODIES,
     )
     app.include_router(ingest.router)
     app.include_router(admin.router)

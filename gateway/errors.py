@@ -3,6 +3,7 @@
 DemarcError               500 internal_error: the root; the CLI prints any of them and exits 2
 ├── InvalidInput          422 invalid_input: a payload broke its schema; every problem's JSON path
 ├── PayloadTooLarge       413 payload_too_large
+├── UnsupportedMediaType  415 unsupported_media_type: a body whose Content-Type is not accepted
 ├── BodyIncomplete        408 request_timeout: the connection ended or timed out before the body
 ├── PolicyError           422 invalid_policy: a policy file or draft; every problem's file:line:col
 ├── PolicyTestError       500 invalid_policy_test: a policy test file or its data; file and case
@@ -65,6 +66,11 @@ class InvalidInput(DemarcError):
 class PayloadTooLarge(DemarcError):
     status_code = 413
     code = "payload_too_large"
+
+
+class UnsupportedMediaType(DemarcError):
+    status_code = 415
+    code = "unsupported_media_type"
 
 
 class PolicyError(DemarcError):

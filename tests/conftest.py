@@ -30,6 +30,7 @@ TRUST_DOMAIN = "demarc.example"
 SOURCE = "source/feeder"
 STAFF = "staff/alice"
 UNREGISTERED = "peer/mallory"  # a valid certificate from the trusted CA, naming no principal
+JSON_BODY = {"content-type": "application/json"}
 TEST_SWITCHES = frozenset({"DEMARC_UPDATE_GOLDEN"})  # switches of the tests, not settings
 
 
@@ -239,7 +240,7 @@ def feed(server: RunningGateway, pki: Pki, demo: DemoData) -> int:
     with server.client("internal", SOURCE, pki) as client:
         for route, method, attr in FEEDS:
             response = client.request(
-                method, route, content=msgspec.json.encode(getattr(demo, attr))
+                method, route, content=msgspec.json.encode(getattr(demo, attr)), headers=JSON_BODY
             )
             assert response.status_code == 200, response.text
             revision = response.json()["revision"]

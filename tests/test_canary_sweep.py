@@ -14,7 +14,7 @@ import msgspec
 import pytest
 
 from gateway.demo.network import DemoData
-from tests.conftest import SOURCE, Pki, RunningGateway, make_settings
+from tests.conftest import JSON_BODY, SOURCE, Pki, RunningGateway, make_settings
 
 _counter = itertools.count(1)
 PLANTED: list[str] = []
@@ -91,7 +91,9 @@ def planted(
                 ("/v1/ingest/alertmanager", "POST", "alertmanager"),
                 ("/v1/ingest/maintenance", "POST", "maintenance"),
             ):
-                response = client.request(method, route, content=msgspec.json.encode(docs[name]))
+                response = client.request(
+                    method, route, content=msgspec.json.encode(docs[name]), headers=JSON_BODY
+                )
                 assert response.status_code == 200, response.text
         server.call(server.gateway.refresher.wait_for(response.json()["revision"]))
         yield server, docs
@@ -121,7 +123,7 @@ def test_no_canary_leaves_the_public_listener(
                 (m, p) for m in ("POST", "PUT", "DELETE", "PATCH") for p in ROUTES[:3]
             ]
             for method, path in requests:
-                response = client.request(method, path, content=b'{"x": 1}')
+                response = client.request(method, path, content=b'{"x": 1}', headers=JSON_BODY)
                 body = response.content + str(response.headers).encode()
                 fetched += 1
                 hits += [(principal, path) for c in canaries if c in body]

@@ -14,7 +14,7 @@ import msgspec
 import pytest
 
 from gateway.demo.network import DemoData
-from tests.conftest import SOURCE, Pki, RunningGateway, make_settings
+from tests.conftest import JSON_BODY, SOURCE, Pki, RunningGateway, make_settings
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def test_full_disk_gets_507_and_loses_nothing_acknowledged(
         with httpx.Client(base_url=server.internal_url, verify=pki.context(SOURCE)) as client:
             for _ in range(50):  # each topology goes to the WAL whole: space runs out
                 with caplog.at_level(logging.ERROR, logger="demarc.store"):
-                    response = client.put("/v1/ingest/topology", content=body)
+                    response = client.put("/v1/ingest/topology", content=body, headers=JSON_BODY)
                 if response.status_code != 200:
                     break
                 acknowledged = response.json()["revision"]

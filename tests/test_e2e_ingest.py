@@ -11,7 +11,7 @@ import httpx
 import msgspec
 
 from gateway.demo.network import DemoData
-from tests.conftest import SOURCE, STAFF, Pki, RunningGateway, feed, make_settings
+from tests.conftest import JSON_BODY, SOURCE, STAFF, Pki, RunningGateway, feed, make_settings
 
 
 def _status(internal: Any) -> dict[str, Any]:
@@ -37,7 +37,9 @@ def test_invalid_topology_is_rejected_with_paths_and_changes_nothing(
     network = bad["ietf-network:networks"]["network"][0]
     network["node"][2]["node-id"] = 42  # wrong type
     del network["ietf-network-topology:link"][5]["source"]  # missing
-    response = internal(SOURCE).put("/v1/ingest/topology", content=msgspec.json.encode(bad))
+    response = internal(SOURCE).put(
+        "/v1/ingest/topology", content=msgspec.json.encode(bad), headers=JSON_BODY
+    )
     assert response.status_code == 422
     wheres = {p["where"] for p in response.json()["error"]["problems"]}
     assert wheres == {
@@ -48,7 +50,9 @@ def test_invalid_topology_is_rejected_with_paths_and_changes_nothing(
     dangling = copy.deepcopy(demo.topology)
     links = dangling["ietf-network:networks"]["network"][0]["ietf-network-topology:link"]
     links[7]["destination"]["dest-node"] = "nowhere.example.net"
-    response = internal(SOURCE).put("/v1/ingest/topology", content=msgspec.json.encode(dangling))
+    response = internal(SOURCE).put(
+        "/v1/ingest/topology", content=msgspec.json.encode(dangling), headers=JSON_BODY
+    )
     assert response.status_code == 422
     wheres = {p["where"] for p in response.json()["error"]["problems"]}
     assert any(w.startswith("$.ietf-network:networks.network[0].ietf-network-topology:link[7]")
@@ -64,7 +68,9 @@ def test_invalid_alertmanager_payload_is_rejected_with_paths_and_changes_nothing
     bad = copy.deepcopy(demo.alertmanager)
     bad["alerts"][0]["status"] = "exploded"
     bad["alerts"][1]["startsAt"] = "yesterday"
-    response = internal(SOURCE).post("/v1/ingest/alertmanager", content=msgspec.json.encode(bad))
+    response = internal(SOURCE).post(
+        "/v1/ingest/alertmanager", content=msgspec.json.encode(bad), headers=JSON_BODY
+    )
     assert response.status_code == 422
     wheres = {p["where"] for p in response.json()["error"]["problems"]}
     assert {"$.alerts[0].status", "$.alerts[1].startsAt"} <= wheres
@@ -73,7 +79,9 @@ def test_invalid_alertmanager_payload_is_rejected_with_paths_and_changes_nothing
 
 
 def test_malformed_json_is_422_at_the_root(internal: Any) -> None:
-    response = internal(SOURCE).post("/v1/ingest/alarms", content=b'{"alarms": [')
+    response = internal(SOURCE).post(
+        "/v1/ingest/alarms", content=b'{"alarms": [', headers=JSON_BODY
+    )
     assert response.status_code == 422
     assert response.json()["error"]["problems"][0]["where"] == "$"
 
@@ -84,7 +92,7 @@ def test_oversized_payload_is_413_and_changes_nothing(
     before = _status(internal)["revision"]
     limit = served.settings.max_body_bytes
     body = b'{"alarms": [' + b" " * limit + b"]}"
-    response = internal(SOURCE).post("/v1/ingest/alarms", content=body)
+    response = internal(SOURCE).post("/v1/ingest/alarms", content=body, headers=JSON_BODY)
     assert response.status_code == 413
     assert _status(internal)["revision"] == before
 
@@ -94,7 +102,7 @@ def test_oversized_chunked_payload_without_length_is_413(internal: Any) -> None:
         for _ in range(80):
             yield b" " * 65536  # 5 MiB in all, above the 4 MiB limit of this server
 
-    response = internal(SOURCE).post("/v1/ingest/alarms", content=chunks())
+    response = internal(SOURCE).post("/v1/ingest/alarms", content=chunks(), headers=JSON_BODY)
     assert response.status_code == 413
 
 
@@ -110,7 +118,7 @@ def test_alertmanager_resolved_clears_the_alarm_for_the_peer(
         alert["status"] = "resolved"
         alert["endsAt"] = "2099-01-01T00:00:00Z"
     response = internal(SOURCE).post(
-        "/v1/ingest/alertmanager", content=msgspec.json.encode(resolved)
+        "/v1/ingest/alertmanager", content=msgspec.json.encode(resolved), headers=JSON_BODY
     )
     assert response.status_code == 200
     served.call(served.gateway.refresher.wait_for(response.json()["revision"]))
@@ -157,7 +165,7 @@ def test_staff_see_truncated_alerts_and_unmapped_values_in_status(
     payload["alerts"] = payload["alerts"][:1]
     payload["alerts"][0]["labels"].update({"alertname": "PNIDown_fra1", "severity": "P9"})
     response = internal(SOURCE).post(
-        "/v1/ingest/alertmanager", content=msgspec.json.encode(payload)
+        "/v1/ingest/alertmanager", content=msgspec.json.encode(payload), headers=JSON_BODY
     )
     assert response.status_code == 200
     after = _status(internal)["alertmanager"]
@@ -178,3 +186,29 @@ def test_staff_status_counts_stale_references_and_the_demo_has_none(internal: An
         "maintenance": 0,
         "ids": {"services": [], "alarms": [], "maintenance": []},
     }
+
+
+def test_lenient_bodies_are_refused_and_change_nothing(internal: Any, public: Any) -> None:
+    """A key named twice, a body without a JSON Content-Type: refused, nothing stored."""
+    before, views = _status(internal), _views(public)
+    source = internal(SOURCE)
+    twice = b'{"alarms": [], "alarms": [{"id": "x"}]}'
+    response = source.post("/v1/ingest/alarms", content=twice, headers=JSON_BODY)
+    assert response.status_code == 422
+    [problem] = response.json()["error"]["problems"]
+    assert problem["where"] == "$" and 'the key "alarms" appears twice' in problem["message"]
+    for headers in ({"content-type": "text/plain"}, {"content-type": "application/yaml"}, {}):
+        response = source.post("/v1/ingest/alarms", content=b'{"alarms": []}', headers=headers)
+        assert response.status_code == 415, headers
+        error = response.json()["error"]
+        assert error == {
+            "code": "unsupported_media_type",
+            "message": "the body needs Content-Type application/json",
+        }
+    with_charset = {"content-type": "application/json; charset=utf-8"}
+    ok = source.post("/v1/ingest/alarms", content=b'{"alarms": []}', headers=with_charset)
+    assert ok.status_code == 200
+    assert _views(public) == views
+    assert _status(internal)["kind_revisions"].get("topology") == before["kind_revisions"].get(
+        "topology"
+    )

@@ -118,14 +118,14 @@ def test_a_limit_that_covers_the_view_gives_the_view_itself(
 
 
 @pytest.mark.parametrize("limit", ["0", "-1", str(MAX_LIMIT + 1), "ten", "", "2.5"])
-def test_a_limit_out_of_range_is_a_400_naming_the_parameter(acme: httpx.Client, limit: str) -> None:
+def test_a_limit_out_of_range_is_a_422_naming_the_parameter(acme: httpx.Client, limit: str) -> None:
     got = acme.get(f"/v1/alarms?limit={limit}")
-    assert got.status_code == 400
-    assert got.json()["error"]["code"] == "bad_request"
-    assert got.json()["error"]["where"] == ["query.limit"]
+    assert got.status_code == 422  # a bad parameter, as a bad body: one status (issue 13)
+    assert got.json()["error"]["code"] == "invalid_input"
+    assert [p["where"] for p in got.json()["error"]["problems"]] == ["query.limit"]
 
 
-def test_an_altered_or_foreign_cursor_is_a_400_and_sends_nothing(
+def test_an_altered_or_foreign_cursor_is_a_422_and_sends_nothing(
     many: RunningGateway, pki: Pki, acme: httpx.Client
 ) -> None:
     cursor = acme.get("/v1/alarms?limit=10").json()["next_cursor"]
@@ -138,11 +138,12 @@ def test_an_altered_or_foreign_cursor_is_a_400_and_sends_nothing(
             globalnet.get("/v1/alarms", params={"cursor": cursor}),  # another audience's
         ]
     for got in answers:
-        assert got.status_code == 400, got.request.url
+        assert got.status_code == 422, got.request.url
         error = got.json()["error"]
-        assert error["code"] == "invalid_cursor" and error["where"] == ["query.cursor"]
+        assert error["code"] == "invalid_cursor"
+        assert [p["where"] for p in error["problems"]] == ["query.cursor"]
         assert cursor not in got.text and "al-" not in got.text
-    assert acme.get("/v1/alarms", params={"cursor": ""}).status_code == 400
+    assert acme.get("/v1/alarms", params={"cursor": ""}).status_code == 422
     assert acme.get("/v1/alarms", params={"cursor": cursor}).status_code == 200
 
 

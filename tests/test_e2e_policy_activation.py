@@ -130,6 +130,9 @@ def test_audit_filters_and_pages_with_a_cursor(clients: Clients) -> None:
     earlier = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     seeded = staff.get("/v1/admin/audit", params={"until": earlier}).json()["events"]
     assert seeded == []
-    assert staff.get("/v1/admin/audit", params={"limit": 1001}).status_code == 400
-    assert staff.get("/v1/admin/audit", params={"cursor": "x1"}).status_code == 400
+    # a bad parameter is 422, like a bad body, naming the parameter (issue 13: it was 400)
+    too_many = staff.get("/v1/admin/audit", params={"limit": 1001})
+    assert too_many.status_code == 422
+    assert [p["where"] for p in too_many.json()["error"]["problems"]] == ["query.limit"]
+    assert staff.get("/v1/admin/audit", params={"cursor": "x1"}).status_code == 422
     assert clients.internal("source/feeder").get("/v1/admin/audit").status_code == 403

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import RunningGateway
+from tests.conftest import JSON_BODY, RunningGateway
 from tests.policyapi import (
     ALICE,
     BOB,
@@ -114,7 +114,8 @@ FORMS = [
     Form("template-names-undisclosed-field",
          lambda s, _: _text(s, _acme(_set("alarm", "text", {"template": "{specific_problem}"}))),
          422, "invalid_policy", "which is not a disclosed field of this kind; use one of"),
-    Form("not-a-policy-body", lambda s, _: s.alice.post("/v1/admin/drafts", content=b"{oops"),
+    Form("not-a-policy-body",
+         lambda s, _: s.alice.post("/v1/admin/drafts", content=b"{oops", headers=JSON_BODY),
          422, "invalid_input", "Content-Type: application/yaml"),
     Form("unknown-audience", lambda s, d: _activate(d, s), 422, "invalid_policy",
          "names no registered principal: add it to the principals file",

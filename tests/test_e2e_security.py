@@ -13,7 +13,7 @@ import msgspec
 import pytest
 
 from gateway.demo.network import DemoData
-from tests.conftest import UNREGISTERED, Pki, RunningGateway
+from tests.conftest import JSON_BODY, UNREGISTERED, Pki, RunningGateway
 
 
 @pytest.fixture(scope="module")
@@ -201,7 +201,9 @@ def test_peers_never_see_each_others_interconnects(public: Any, demo: DemoData) 
 
 
 def test_errors_carry_no_trace_or_internal_path(public: Any, internal: Any) -> None:
-    response = internal("source/feeder").put("/v1/ingest/topology", content=b"{not json")
+    response = internal("source/feeder").put(
+        "/v1/ingest/topology", content=b"{not json", headers=JSON_BODY
+    )
     assert response.status_code == 422
     body = response.text
     assert "Traceback" not in body and "/work/" not in body and "gateway/" not in body

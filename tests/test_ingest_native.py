@@ -339,3 +339,17 @@ def test_schemas_forbid_unknown_keys() -> None:
         for definition in schema["$defs"].values():
             if definition.get("type") == "object":
                 assert definition["additionalProperties"] is False
+
+
+def test_a_key_named_twice_is_refused_where_it_is() -> None:
+    [problem] = _decode_problems(b'{"samples": [{"metric": "delay_ms", "metric": "loss_pct"}]}')
+    assert problem.where == "$.samples[0]"
+    assert (
+        problem.message == 'the key "metric" appears twice in this object; expected each key once'
+    )
+
+
+def test_nan_and_infinity_are_not_json() -> None:
+    for text in (b'{"value": NaN}', b'{"value": -Infinity}'):
+        [problem] = _decode_problems(text)
+        assert problem.where == "$" and "not JSON" in problem.message

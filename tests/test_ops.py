@@ -26,7 +26,7 @@ from gateway.demo.network import DemoData
 from gateway.ops.access import AccessLog
 from gateway.ops.logs import configure_logging
 from gateway.ops.metrics import Metrics
-from tests.conftest import SOURCE, UNREGISTERED, Pki, RunningGateway, feed, make_settings
+from tests.conftest import JSON_BODY, SOURCE, UNREGISTERED, Pki, RunningGateway, feed, make_settings
 
 PEER = "peer/acme"
 T = TypeVar("T")
@@ -203,7 +203,9 @@ def test_ingest_commits_batches_renders_and_freshness(ops_served: RunningGateway
                          "severity": "minor", "raised_at": datetime.now(UTC).isoformat(),
                          "probable_cause": "lossOfSignal"}]}  # fmt: skip
     with httpx.Client(base_url=ops_served.internal_url, verify=pki.context(SOURCE)) as client:
-        response = client.post("/v1/ingest/alarms", content=msgspec.json.encode(alarm))
+        response = client.post(
+            "/v1/ingest/alarms", content=msgspec.json.encode(alarm), headers=JSON_BODY
+        )
     assert response.status_code == 200, response.text
     revision = response.json()["revision"]
     ops_served.call(ops_served.gateway.refresher.wait_for(revision))

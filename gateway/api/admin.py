@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.api.deps import CurrentPrincipal
 from gateway.disclosure.stale import stale_references
 from gateway.errors import Forbidden
+from gateway.ingest import Timestamp
 from gateway.policy.audit import MAX_LIMIT, AuditLog, AuditQuery
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
@@ -50,6 +50,7 @@ class Status(BaseModel):
     audiences: list[str]
     policies: list[ActivePolicy]
     render_failures: int
+    disclosures_dropped: int
     tls_rejections: dict[str, int]
     leaks_withheld: dict[str, int]
     alertmanager: AlertmanagerStatus
@@ -103,8 +104,26 @@ async def status(request: Request, principal: CurrentPrincipal) -> Status:
     )
 
 
+class AuditEvent(BaseModel):
+    """One record of the trail; which fields are set depends on its kind."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: int
+    at: str
+    kind: str = Field(description="draft, approve, activate, rollback, rejected, withdraw, "
+                                  "disclosure, leak-withheld, disclosures_dropped, …")  # fmt: skip
+    principal: str
+    audience: str | None = None
+    view: str | None = None
+    revision: int | None = None
+    policy_version: str | None = None
+    digest: str | None = None
+    detail: Any = None
+
+
 class AuditPage(BaseModel):
-    events: list[dict[str, Any]]
+    events: list[AuditEvent]
     next_cursor: str | None = Field(description="pass as cursor for the next (older) page")
     disclosures_dropped: int = Field(description="disclosure records lost since start")
 
@@ -116,8 +135,8 @@ async def audit(
     principal_id: Annotated[str | None, Query(alias="principal", max_length=200)] = None,
     kind: Annotated[str | None, Query(max_length=50)] = None,
     audience: Annotated[str | None, Query(max_length=200)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Annotated[Timestamp | None, Query(description="RFC 3339, with an offset")] = None,
+    until: Annotated[Timestamp | None, Query(description="RFC 3339, with an offset")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     cursor: Annotated[str | None, Query(max_length=20, pattern=r"^[0-9]+$")] = None,
 ) -> AuditPage:

@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from gateway.errors import DemarcError, InvalidInput, PolicyError
 from gateway.security.identity import Principal, Registry
@@ -28,6 +29,7 @@ NOT_FOUND = "no such resource"
 FORBIDDEN = "this certificate names no principal allowed on this listener"
 METHOD_NOT_ALLOWED = "method not allowed"
 BAD_REQUEST = "the request is invalid"
+INVALID = "the request is invalid: see problems"
 INTERNAL = "internal error"
 
 
@@ -126,6 +128,19 @@ async def current_principal(request: Request) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
+def _allowed(request: Request) -> str:
+    """Every method some route answers on this path (asked per method: routes are nested)."""
+    routes = request.app.router.routes
+    return ", ".join(
+        m
+        for m in _METHODS
+        if any(r.matches({**request.scope, "method": m})[0] is Match.FULL for r in routes)
+    )
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Error bodies say what is wrong in fixed words; no stack trace, path or echoed input."""
 
@@ -143,20 +158,27 @@ def install_error_handlers(app: FastAPI) -> None:
             return error_response(404, "not_found", NOT_FOUND)
         if exc.status_code == 405:
             response = error_response(405, "method_not_allowed", METHOD_NOT_ALLOWED)
-            allow = (exc.headers or {}).get("Allow")
-            if allow:  # RFC 9110: a 405 says which methods the resource has
+            # RFC 9110: a 405 says which methods the resource has: every route's on this path
+            # (Starlette names only those of the first route that matched the path)
+            allow = _allowed(request) or (exc.headers or {}).get("Allow")
+            if allow:
                 response.headers["Allow"] = allow
             return response
         return error_response(exc.status_code, "http_error", BAD_REQUEST)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        # the parameter's location only: its value might be anything the client sent
-        where = [".".join(str(p) for p in e.get("loc", ())) for e in exc.errors()]
-        if where and all(w.startswith("path.") for w in where):
+        # one status for one problem: a bad parameter is 422, as a bad body is (InvalidInput);
+        # the parameter's location and pydantic's words only, never the value the client sent
+        problems = {
+            ".".join(str(p) for p in e.get("loc", ())): str(e.get("msg", "invalid"))
+            for e in exc.errors()
+        }
+        if problems and all(w.startswith("path.") for w in problems):
             # a path that fails validation (an id past 2**63-1) names nothing: 404, as unknown
             return error_response(404, "not_found", NOT_FOUND)
-        return error_response(400, "bad_request", BAD_REQUEST, where=sorted(set(where)))
+        listed = [{"where": w, "message": m} for w, m in sorted(problems.items())]
+        return error_response(422, InvalidInput.code, INVALID, problems=listed)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

@@ -8,14 +8,22 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from starlette.requests import ClientDisconnect
 
 from gateway.api.deps import CurrentPrincipal
-from gateway.errors import BodyIncomplete, Forbidden, PayloadTooLarge
+from gateway.api.openapi import body, errors
+from gateway.errors import BodyIncomplete, Forbidden, PayloadTooLarge, UnsupportedMediaType
 from gateway.ingest import (
+    AlarmsDoc,
     AlertLabelMap,
+    AlertmanagerWebhook,
     AlertStats,
+    MaintenanceDoc,
+    MetricsDoc,
+    ServiceDeletionDoc,
+    ServicesDoc,
+    TopologyDoc,
     decode_json,
     parse_alarms,
     parse_alertmanager_report,
@@ -30,15 +38,36 @@ router = APIRouter(prefix="/v1/ingest", tags=["ingest"])
 log = logging.getLogger("demarc.ingest")
 
 
+# the request bodies, as in schemas/: the models the parsers validate with
+PREFIX = "ingest."
+BODIES = (TopologyDoc, AlertmanagerWebhook, ServicesDoc, ServiceDeletionDoc, AlarmsDoc,
+          MetricsDoc, MaintenanceDoc)  # fmt: skip
+
+
 class Accepted(BaseModel):
     """The change is durable: it survives a crash from the moment this is sent."""
+
+    model_config = ConfigDict(extra="forbid")
 
     revision: int
     kind: str
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refused with 413 past ``limit`` bytes before it is all read."""
+JSON = "application/json"
+
+
+def media_type(request: Request) -> str | None:
+    """The request's Content-Type without parameters, lower-cased; None when it has none."""
+    given = request.headers.get("content-type")
+    return None if given is None else given.split(";", 1)[0].strip().lower()
+
+
+async def read_body(request: Request, limit: int, accept: tuple[str, ...] = (JSON,)) -> bytes:
+    """The body, refused with 413 past ``limit`` bytes before it is all read, and with 415
+    when its Content-Type is not one of ``accept`` (a body must say what it is)."""
+    kind = media_type(request)
+    if kind is not None and kind not in accept:
+        raise UnsupportedMediaType(_unsupported(accept))
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"the payload is larger than the limit of {limit} bytes")
@@ -53,7 +82,13 @@ async def read_body(request: Request, limit: int) -> bytes:
     except ClientDisconnect:
         # gone, or closed by the body timeout: nothing to answer, and nothing unexpected
         raise BodyIncomplete("the request body did not arrive in time") from None
+    if kind is None and size:
+        raise UnsupportedMediaType(_unsupported(accept))
     return b"".join(chunks)
+
+
+def _unsupported(accept: tuple[str, ...]) -> str:
+    return f"the body needs Content-Type {' or '.join(accept)}"
 
 
 async def _ingest(
@@ -73,20 +108,31 @@ async def _ingest(
     return Accepted(revision=snapshot.revision, kind=kind)
 
 
-_INVALID: dict[int | str, dict[str, Any]] = {
-    413: {"description": "larger than max_body_bytes; nothing stored"},
-    422: {"description": "invalid; the JSON path of every problem; nothing stored"},
-}
+_ERRORS = errors(507)
 
 
-@router.put("/topology", response_model=Accepted, responses=_INVALID,
-            summary="Replace the topology (RFC 8345 + RFC 8346, RFC 8795 attributes)")  # fmt: skip
+def _body(*models: type[BaseModel]) -> dict[str, Any]:
+    return body(*models, prefix=PREFIX)
+
+
+@router.put(
+    "/topology",
+    response_model=Accepted,
+    responses=_ERRORS,
+    openapi_extra=_body(TopologyDoc),
+    summary="Replace the topology (RFC 8345 + RFC 8346, RFC 8795 attributes)",
+)
 async def topology(request: Request, principal: CurrentPrincipal) -> Accepted:
     return await _ingest(request, principal, "topology", parse_topology)
 
 
-@router.post("/alertmanager", response_model=Accepted, responses=_INVALID,
-             summary="Alertmanager webhook v4: firing raises, resolved clears")  # fmt: skip
+@router.post(
+    "/alertmanager",
+    response_model=Accepted,
+    responses=_ERRORS,
+    openapi_extra=_body(AlertmanagerWebhook),
+    summary="Alertmanager webhook v4: firing raises, resolved clears",
+)
 async def alertmanager(request: Request, principal: CurrentPrincipal) -> Accepted:
     gateway = request.app.state.gateway
     labels: AlertLabelMap = gateway.alert_labels
@@ -110,25 +156,45 @@ async def alertmanager(request: Request, principal: CurrentPrincipal) -> Accepte
     return accepted
 
 
-@router.post("/services", response_model=Accepted, responses=_INVALID,
-             summary="Upsert services, or delete them by id")  # fmt: skip
+@router.post(
+    "/services",
+    response_model=Accepted,
+    responses=_ERRORS,
+    openapi_extra=_body(ServicesDoc, ServiceDeletionDoc),
+    summary="Upsert services, or delete them by id",
+)
 async def services(request: Request, principal: CurrentPrincipal) -> Accepted:
     return await _ingest(request, principal, "services", parse_services)
 
 
-@router.post("/alarms", response_model=Accepted, responses=_INVALID,
-             summary="Raise, update or clear alarms (Demarc JSON)")  # fmt: skip
+@router.post(
+    "/alarms",
+    response_model=Accepted,
+    responses=_ERRORS,
+    openapi_extra=_body(AlarmsDoc),
+    summary="Raise, update or clear alarms (Demarc JSON)",
+)
 async def alarms(request: Request, principal: CurrentPrincipal) -> Accepted:
     return await _ingest(request, principal, "alarms", parse_alarms)
 
 
-@router.post("/metrics", response_model=Accepted, responses=_INVALID,
-             summary="Add metric samples")  # fmt: skip
+@router.post(
+    "/metrics",
+    response_model=Accepted,
+    responses=_ERRORS,
+    openapi_extra=_body(MetricsDoc),
+    summary="Add metric samples",
+)
 async def metrics(request: Request, principal: CurrentPrincipal) -> Accepted:
     return await _ingest(request, principal, "metrics", parse_metrics)
 
 
-@router.post("/maintenance", response_model=Accepted, responses=_INVALID,
-             summary="Upsert maintenance windows")  # fmt: skip
+@router.post(
+    "/maintenance",
+    response_model=Accepted,
+    responses=_ERRORS,
+    openapi_extra=_body(MaintenanceDoc),
+    summary="Upsert maintenance windows",
+)
 async def maintenance(request: Request, principal: CurrentPrincipal) -> Accepted:
     return await _ingest(request, principal, "maintenance", parse_maintenance)

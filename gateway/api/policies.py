@@ -11,15 +11,17 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
 from gateway.api.deps import CurrentPrincipal
-from gateway.api.ingest import read_body
+from gateway.api.ingest import JSON, media_type, read_body
+from gateway.api.openapi import ProblemOut, errors
 from gateway.api.policy_models import (
     MAX_ID,
     ApprovalOut,
+    DiffOut,
     Digest,
     DraftOut,
     MaybeDigest,
     PolicyOut,
-    ProblemOut,
+    PreviewOut,
     RollbackIn,
     RollbackOut,
     ValidationOut,
@@ -27,12 +29,14 @@ from gateway.api.policy_models import (
 )
 from gateway.disclosure import parse_policy
 from gateway.errors import Forbidden, InvalidInput, NotFound, PolicyError, Problem, json_path
+from gateway.ingest import decode_json
 from gateway.policy.lifecycle import PolicyLifecycle
 from gateway.policy.store import DraftRecord, VersionRecord
 
 router = APIRouter(prefix="/v1/admin", tags=["policies"])
 
 MAX_POLICY_BYTES = 256 * 1024
+YAML = "application/yaml"
 MAX_SMALL_BODY = 16 * 1024  # approve, activate, rollback: a digest or a number
 # out of range names no draft: 404 like any unknown id (see deps: path validation → 404)
 DraftId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -50,7 +54,9 @@ _YAML_BODY: dict[str, Any] = {
                     "properties": {"text": {"type": "string"}},
                 }
             },
-            "application/yaml": {"schema": {"type": "string"}},
+            # any YAML document: its rules are schemas/policy.schema.json's and the parser's
+            # (validate answers valid: false for one that breaks them, the others 422)
+            YAML: {"schema": {"description": "a policy as YAML (schemas/policy.schema.json)"}},
         },
     }
 }
@@ -111,8 +117,9 @@ async def _small_json(request: Request, model: type[M]) -> M | None:
     body = await read_body(request, MAX_SMALL_BODY)
     if not body.strip():
         return None
+    doc = decode_json(body)
     try:
-        return model.model_validate_json(body)
+        return model.model_validate(doc)
     except ValidationError as exc:
         problems = [Problem(json_path(tuple(e["loc"])), e["msg"]) for e in exc.errors()]
         raise InvalidInput(problems) from None
@@ -129,16 +136,18 @@ def _problems(problems: list[Problem]) -> list[ProblemOut]:
 
 
 async def _text(request: Request) -> str:
-    body = await read_body(request, MAX_POLICY_BYTES)
-    if "yaml" in request.headers.get("content-type", ""):
+    body = await read_body(request, MAX_POLICY_BYTES, (JSON, YAML))
+    if media_type(request) == YAML:
         try:
             return body.decode("utf-8")
         except UnicodeDecodeError:
             raise InvalidInput([Problem("$", "the policy is not UTF-8 text")]) from None
     try:
-        doc = msgspec.json.decode(body)
-    except msgspec.DecodeError:
-        raise InvalidInput([Problem("$", BODY)]) from None
+        doc = decode_json(body)
+    except InvalidInput as exc:
+        raise InvalidInput(
+            [Problem(p.where, f"{p.message}; {BODY}") for p in exc.problems]
+        ) from None
     if not isinstance(doc, dict) or set(doc) != {"text"} or not isinstance(doc["text"], str):
         raise InvalidInput([Problem("$", BODY)])
     text: str = doc["text"]
@@ -168,6 +177,7 @@ async def list_policies(
 @router.get(
     "/policies/{role}/{name}",
     response_model=PolicyOut,
+    responses=errors(404),
     summary="One audience's active version (with its text) and open drafts",
 )
 async def get_policy(
@@ -188,6 +198,7 @@ async def get_policy(
 @router.get(
     "/policies/{role}/{name}/history",
     response_model=list[VersionOut],
+    responses=errors(404),
     summary="Every version ever active for this audience, oldest first",
 )
 async def history(
@@ -202,7 +213,10 @@ async def history(
 @router.post(
     "/policies/{role}/{name}/rollback",
     response_model=RollbackOut,
-    responses={202: {"model": RollbackOut, "description": "widens: awaits approval"}},
+    responses={
+        202: {"model": RollbackOut, "description": "widens: awaits approval"},
+        **errors(409),
+    },
     openapi_extra=_schema(RollbackIn),
     summary="Serve an earlier version again (as a new version)",
 )
@@ -280,6 +294,7 @@ async def list_drafts(
 @router.delete(
     "/drafts/{draft_id}",
     response_model=DraftOut,
+    responses=errors(409),
     summary="Withdraw an open draft (it is kept, closed, and the withdrawal is audited)",
 )
 async def withdraw_draft(
@@ -299,6 +314,7 @@ async def get_draft(
     "/drafts/{draft_id}",
     response_model=DraftOut,
     openapi_extra=_YAML_BODY,
+    responses=errors(409),
     summary="Replace a draft's text; this also rebases it on what serves now",
 )
 async def update_draft(
@@ -310,6 +326,7 @@ async def update_draft(
 
 @router.get(
     "/drafts/{draft_id}/preview",
+    response_model=PreviewOut,
     summary="The views an audience would get under the draft, from live data",
 )
 async def preview(
@@ -325,6 +342,7 @@ async def preview(
 
 @router.get(
     "/drafts/{draft_id}/diff",
+    response_model=DiffOut,
     summary="What the draft would newly publish and withdraw, and the policy diff",
 )
 async def diff(
@@ -344,6 +362,7 @@ async def diff(
     "/drafts/{draft_id}/approve",
     response_model=DraftOut,
     openapi_extra=_schema(Digest),
+    responses=errors(409),
     summary="Approve the draft version you reviewed (not your own)",
 )
 async def approve(
@@ -360,6 +379,7 @@ async def approve(
     "/drafts/{draft_id}/activate",
     response_model=VersionOut,
     openapi_extra=_schema(MaybeDigest, required=False),
+    responses=errors(409),
     summary="Make the draft the active version, atomically",
 )
 async def activate(

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.api.openapi import ProblemOut
 
 # SQLite's INTEGER is signed 64-bit: a larger id names nothing, and must not reach the driver
 MAX_ID = 2**63 - 1
@@ -10,11 +14,6 @@ MAX_ID = 2**63 - 1
 
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class ProblemOut(_Out):
-    where: str
-    message: str
 
 
 class VersionOut(_Out):
@@ -87,3 +86,76 @@ class RollbackOut(_Out):
     draft: DraftOut
     version: VersionOut | None
     reason: str | None
+
+
+class LeakGuardOut(_Out):
+    hits: list[str]
+    withheld: bool
+
+
+class PreviewOut(_Out):
+    """The views as the audience would get them: each view's body exactly as it would be sent
+    (see the public API for their shapes)."""
+
+    draft: int
+    audience: str
+    policy_version: str
+    revision: int
+    leak_guard: LeakGuardOut
+    views: dict[str, dict[str, Any]]
+
+
+class ChangeOut(_Out):
+    kind: str
+    aspect: str
+    before: Any
+    after: Any
+    widening: bool
+    added: list[str] | None = None
+    removed: list[str] | None = None
+    note: str | None = None
+
+
+class PolicyChangesOut(_Out):
+    widening: bool
+    changes: list[ChangeOut]
+
+
+class ObjectsOut(_Out):
+    published: list[str]
+    withdrawn: list[str]
+    published_count: int
+    withdrawn_count: int
+    changed_count: int
+    unchanged_count: int
+    truncated: bool
+
+
+class FieldsOut(_Out):
+    published: list[str]
+    withdrawn: list[str]
+
+
+class ViewDiffOut(_Out):
+    status: Literal["added", "removed", "changed", "unchanged"]
+    objects: ObjectsOut
+    fields: FieldsOut
+
+
+class AudienceDiffOut(_Out):
+    audience: str
+    widening: bool
+    views: dict[str, ViewDiffOut]
+
+
+class DiffOut(_Out):
+    draft: int
+    digest: str
+    audience: str
+    active_version: str | None
+    draft_version: str
+    widening: bool
+    reasons: list[str]
+    problems: list[ProblemOut]
+    policy: PolicyChangesOut
+    audiences: list[AudienceDiffOut]

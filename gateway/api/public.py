@@ -6,22 +6,24 @@ from typing import Annotated, Any
 
 import msgspec
 from fastapi import APIRouter, Header, Path, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from gateway.api.deps import NOT_FOUND, CurrentPrincipal, error_response
-from gateway.api.fastpath import etag_matches, view_headers
+from gateway.api.fastpath import YANG, etag_matches, view_headers
+from gateway.api.openapi import error
 from gateway.api.paging import BAD_CURSOR, CURSOR_DOC, DEFAULT_LIMIT, LIMIT_DOC, MAX_LIMIT, select
 from gateway.api.public_models import (
-    ErrorBody,
     HistoryItem,
     HistoryView,
     IncidentsView,
     InterconnectsView,
     MaintenanceView,
     PeerAlarmsView,
+    Rfc8345View,
     ServiceItem,
     ServicesView,
     SummaryView,
+    TopologyView,
     ViewIndex,
 )
 from gateway.leakguard.egress import PRESCANNED
@@ -32,14 +34,44 @@ from gateway.views.cursor import MAX_CURSOR, CursorError
 # routes answer the rest (missing or withheld views, the index) and describe the API in OpenAPI
 router = APIRouter(prefix="/v1", tags=["views"])
 
-IfNoneMatch = Annotated[str | None, Header(alias="If-None-Match")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=LIMIT_DOC)]
 Cursor = Annotated[str | None, Query(min_length=1, max_length=MAX_CURSOR, description=CURSOR_DOC)]
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
-_LIST: dict[int | str, dict[str, Any]] = {
-    **_NOT_FOUND,
-    400: {"model": ErrorBody, "description": "a `limit` out of range, or a cursor not issued "
-                                             "for this view (`invalid_cursor`)"},
+IfNoneMatch = Annotated[
+    str | None,
+    Header(alias="If-None-Match", description="an ETag from an earlier answer: 304 if unchanged"),
+]
+_HEADERS = {
+    "ETag": ("strong: the first 128 bits of the SHA-256 of the body", "string"),
+    "Demarc-Revision": ("the data revision at which this view's content last changed", "integer"),
+    "Demarc-Policy-Version": ("the policy version it was rendered under", "string"),
+    "Cache-Control": ("always `private, no-cache`: revalidate with If-None-Match", "string"),
+}
+VIEW_HEADERS = {
+    name: {"description": words, "required": True, "schema": {"type": kind}}
+    for name, (words, kind) in _HEADERS.items()
+}
+
+
+class YangResponse(JSONResponse):
+    """Only names the media type in the document: the route sends the rendered bytes."""
+
+    media_type = YANG
+
+
+def _view_responses() -> dict[int | str, dict[str, Any]]:
+    return {
+        200: {"description": "The view, as rendered for this audience", "headers": VIEW_HEADERS},
+        304: {"description": "Not modified: If-None-Match names its ETag", "headers": VIEW_HEADERS},
+        404: error(404, "No such view for this audience (its policy does not disclose it)"),
+        503: error(503),
+    }
+
+
+_VIEW = _view_responses()
+_LIST = {
+    **_VIEW,
+    422: error(422, "a `limit` out of range, or a cursor not issued for this view "
+                    "(`invalid_cursor`)"),
 }  # fmt: skip
 
 
@@ -89,7 +121,8 @@ def _list(
     try:
         page = select(view, principal.id, name, request.url.path, cursors, limit, cursor)
     except CursorError:
-        return error_response(400, "invalid_cursor", BAD_CURSOR, where=["query.cursor"])
+        problems = [{"where": "query.cursor", "message": BAD_CURSOR}]
+        return error_response(422, "invalid_cursor", BAD_CURSOR, problems=problems)
     return _send(request, principal.id, name, views, page.view, inm, link=page.link)
 
 
@@ -97,7 +130,8 @@ def _href(view: str) -> str:
     return "/v1/" + view.replace("-rfc8345", "/rfc8345")
 
 
-@router.get("/views", response_model=ViewIndex, summary="The views this audience may read")
+@router.get("/views", response_model=ViewIndex, summary="The views this audience may read",
+            responses={503: error(503)})  # fmt: skip
 async def index(request: Request, principal: CurrentPrincipal) -> Response:
     views = request.app.state.gateway.cache.get(principal.id).views
     body = {
@@ -158,7 +192,7 @@ async def services(
     return _list(request, principal, "services", inm, limit, cursor)
 
 
-@router.get("/services/{service_id}", response_model=ServiceItem, responses=_NOT_FOUND,
+@router.get("/services/{service_id}", response_model=ServiceItem, responses=_VIEW,
             summary="Customer: one of its services")  # fmt: skip
 async def service(
     request: Request,
@@ -183,7 +217,7 @@ async def incidents(
     return _list(request, principal, "incidents", inm, limit, cursor)
 
 
-@router.get("/summary", response_model=SummaryView, responses=_NOT_FOUND,
+@router.get("/summary", response_model=SummaryView, responses=_VIEW,
             summary="Customer: overall status, services by group, open incidents and "
                     "maintenance: one small document for a dashboard to poll")  # fmt: skip
 async def summary(
@@ -192,7 +226,7 @@ async def summary(
     return _view(request, principal, "summary", inm)
 
 
-@router.get("/history", response_model=HistoryView, responses=_NOT_FOUND,
+@router.get("/history", response_model=HistoryView, responses=_VIEW,
             summary="Customer: daily availability per service, SLA met per month")  # fmt: skip
 async def history(
     request: Request, principal: CurrentPrincipal, inm: IfNoneMatch = None
@@ -200,7 +234,7 @@ async def history(
     return _view(request, principal, "history", inm)
 
 
-@router.get("/history/{service_id}", response_model=HistoryItem, responses=_NOT_FOUND,
+@router.get("/history/{service_id}", response_model=HistoryItem, responses=_VIEW,
             summary="Customer: one service's availability history")  # fmt: skip
 async def service_history(
     request: Request,
@@ -213,7 +247,7 @@ async def service_history(
     return _send(request, principal.id, f"history/{service_id}", views, item, inm)
 
 
-@router.get("/topology", responses=_NOT_FOUND,
+@router.get("/topology", response_model=TopologyView, responses=_VIEW,
             summary="Peer: the topology its policy exposes, as Demarc JSON (ACTN modes: "
                     "interconnect, abstract, single-node, filtered)")  # fmt: skip
 async def topology(
@@ -222,7 +256,8 @@ async def topology(
     return _view(request, principal, "topology", inm)
 
 
-@router.get("/topology/rfc8345", responses=_NOT_FOUND,
+@router.get("/topology/rfc8345", response_model=Rfc8345View, responses=_VIEW,
+            response_class=YangResponse,
             summary="Peer: the same topology as RFC 8345 + RFC 8795 JSON")  # fmt: skip
 async def topology_rfc8345(
     request: Request, principal: CurrentPrincipal, inm: IfNoneMatch = None
@@ -230,4 +265,4 @@ async def topology_rfc8345(
     views = request.app.state.gateway.cache.get(principal.id)
     name = "topology-rfc8345"
     return _send(request, principal.id, name, views, views.views.get(name), inm,
-                 "application/yang-data+json")  # fmt: skip
+                 YANG)  # fmt: skip

@@ -6,7 +6,7 @@ policy's allow-list decides which appear.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -202,5 +202,72 @@ class ViewIndex(_Published):
     views: list[ViewIndexEntry]
 
 
-class ErrorBody(_Published):
-    error: dict[str, str]
+class TopologyNode(_Published):
+    id: str
+    abstract: bool = Field(description="true for an abstract node (ACTN), false for a native one")
+    tps: list[str]
+
+
+class BorderPoint(_Published):
+    id: str
+    node: str
+    interconnect: str
+
+
+class LinkEnd(_Published):
+    node: str
+    tp: str
+
+
+class RemoteEnd(_Published):
+    network: str
+    node: str | None = None
+    tp: str | None = None
+
+
+class TopologyLink(_Published):
+    id: str
+    kind: Literal["interconnect", "abstract", "native"]
+    status: str
+    source: LinkEnd
+    destination: LinkEnd | None = None
+    remote: RemoteEnd | None = None
+    name: str | None = None
+    delay_ms: float | None = None
+    capacity_mbps: float | None = None
+    available_bandwidth_mbps: float | None = None
+    srlgs: list[int] | None = None
+
+
+class Connectivity(_Published):
+    """single-node: one entry of the connectivity matrix between two border points."""
+
+    node: str
+    from_: str = Field(alias="from")
+    to: str
+    delay_ms: float | None = None
+    available_bandwidth_mbps: float | None = None
+    srlgs: list[int] | None = None
+
+
+class Topology(_Published):
+    mode: Literal["none", "interconnect", "abstract", "single-node", "filtered"]
+    nodes: list[TopologyNode]
+    border_points: list[BorderPoint]
+    links: list[TopologyLink]
+    connectivity: list[Connectivity]
+
+
+class TopologyView(_Envelope):
+    topology: Topology
+
+
+class Rfc8345Networks(BaseModel):
+    """RFC 8345 ``ietf-network:networks`` with RFC 8795 TE attributes (YANG data, extensible by
+    augmentation: its objects are described by the RFCs, not repeated here)."""
+
+    network: list[dict[str, Any]]
+
+
+class Rfc8345View(BaseModel):
+    networks: Rfc8345Networks = Field(alias="ietf-network:networks")

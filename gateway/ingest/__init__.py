@@ -1,5 +1,6 @@
 """Ingest parsers: pure functions from a payload to one internal model change."""
 
+from gateway.ingest._validation import Timestamp
 from gateway.ingest.alertmanager import (
     DEFAULT_LABELS,
     DEFAULT_SEVERITIES,
@@ -34,6 +35,7 @@ __all__ = [
     "MetricsDoc",
     "ServiceDeletionDoc",
     "ServicesDoc",
+    "Timestamp",
     "TopologyDoc",
     "decode_json",
     "parse_alarms",

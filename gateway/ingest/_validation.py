@@ -39,7 +39,15 @@ def _check_id(value: str) -> str:
     return value
 
 
-Id = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_check_id)]
+# the JSON Schema says what _check_id checks: no character of Unicode category Cc
+NO_CONTROL = "^[^\x00-\x1f\x7f-\x9f]*$"
+ID_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 256, "pattern": NO_CONTROL}
+Id = Annotated[
+    str,
+    Field(min_length=1, max_length=256),
+    AfterValidator(_check_id),
+    WithJsonSchema(ID_SCHEMA),
+]
 """An identifier: non-empty, at most 256 characters, no control characters."""
 
 _RFC3339 = re.compile(

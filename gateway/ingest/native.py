@@ -11,12 +11,21 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
 from gateway.errors import InvalidInput, Problem
-from gateway.ingest._validation import MAX_ITEMS, Id, Timestamp, check, duplicates, validate
+from gateway.ingest._validation import (
+    ID_SCHEMA,
+    MAX_ITEMS,
+    Id,
+    Timestamp,
+    check,
+    duplicates,
+    validate,
+)
 from gateway.model import (
     METRICS,
     AddMetricSamples,
@@ -40,13 +49,17 @@ class _Native(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
 
 
+RefId = Annotated[Id | None, WithJsonSchema(ID_SCHEMA)]
+
+
 class Ref(_Native):
     """What a record is on: ``{"node", "tp"}``, ``{"node"}``, ``{"link"}`` or ``{"service"}``."""
 
-    node: Id | None = None
-    tp: Id | None = None
-    link: Id | None = None
-    service: Id | None = None
+    # absent, never null: the validator refuses null, and so does the schema
+    node: RefId = None
+    tp: RefId = None
+    link: RefId = None
+    service: RefId = None
 
     # the JSON Schema can say what the validator below checks
     model_config = ConfigDict(
@@ -185,7 +198,7 @@ def _known_metric(name: str) -> str:
 
 class SampleIn(_Native):
     resource: Ref
-    metric: Annotated[str, AfterValidator(_known_metric)]
+    metric: Annotated[str, AfterValidator(_known_metric), WithJsonSchema({"enum": sorted(METRICS)})]
     value: float
     at: Timestamp
 
