@@ -16,7 +16,7 @@ from gateway.api.deps import PRINCIPAL_KEY
 from gateway.api.paging import DEFAULT_LIMIT, MAX_LIMIT
 from gateway.demo.network import DemoData
 from gateway.security.identity import parse_principal
-from tests.conftest import SOURCE, Pki, RunningGateway, feed, make_settings
+from tests.conftest import JSON_BODY, SOURCE, Pki, RunningGateway, feed, make_settings
 from tests.test_fastpath import IGNORED, _fast_path
 
 CIRCUIT = {"link": "asbr1.ams1,et-1/1/3,acme"}  # an interconnect of peer/acme
@@ -36,7 +36,7 @@ def _alarms(prefix: str, n: int) -> bytes:
 
 def _ingest(server: RunningGateway, pki: Pki, body: bytes) -> None:
     with server.client("internal", SOURCE, pki) as client:
-        response = client.post("/v1/ingest/alarms", content=body)
+        response = client.post("/v1/ingest/alarms", content=body, headers=JSON_BODY)
         assert response.status_code == 200, response.text
     server.call(server.gateway.refresher.wait_for(response.json()["revision"]))
 

@@ -10,7 +10,7 @@ import msgspec
 
 from gateway.demo.network import DemoData
 from gateway.views.checkpoint import take
-from tests.conftest import SOURCE, Pki, RunningGateway, feed, make_settings
+from tests.conftest import JSON_BODY, SOURCE, Pki, RunningGateway, feed, make_settings
 
 VIEWS = ("/v1/interconnects", "/v1/alarms", "/v1/maintenance", "/v1/topology")
 AUDIENCES = ("peer/acme", "customer/globex")
@@ -65,7 +65,8 @@ def test_a_clean_restart_serves_the_same_bytes_without_rendering(
         alarm = {"id": "warm-1", "resource": {"link": link}, "severity": "critical",
                  "raised_at": datetime.now(UTC).isoformat()}  # fmt: skip
         with again.client("internal", SOURCE, pki) as client:
-            r = client.post("/v1/ingest/alarms", content=msgspec.json.encode({"alarms": [alarm]}))
+            body = msgspec.json.encode({"alarms": [alarm]})
+            r = client.post("/v1/ingest/alarms", content=body, headers=JSON_BODY)
             assert r.status_code == 200, r.text
         again.call(again.gateway.refresher.wait_for(r.json()["revision"]))
         after = published(again, pki)
@@ -129,16 +130,17 @@ def test_a_moment_passed_while_stopped_means_a_cold_start(
     try:
         feed(server, pki, demo)
         link = server.gateway.store.snapshot.interconnects_by_peer["acme"][0].link_id
-        opens = datetime.now(UTC) + timedelta(seconds=2)
+        opens = datetime.now(UTC) + timedelta(seconds=5)
         window = {"id": "mw-warm", "resources": [{"link": link}], "start": opens.isoformat(),
                   "end": (opens + timedelta(hours=1)).isoformat()}  # fmt: skip
         with server.client("internal", SOURCE, pki) as client:
             body = msgspec.json.encode({"maintenance": [window]})
-            r = client.post("/v1/ingest/maintenance", content=body)
+            r = client.post("/v1/ingest/maintenance", content=body, headers=JSON_BODY)
             assert r.status_code == 200, r.text
         server.call(server.gateway.refresher.wait_for(r.json()["revision"]))
     finally:
         server.stop()
+    assert datetime.now(UTC) < opens, "stopped after the window opened: nothing to test"
     assert server.gateway.checkpoint_path.exists()
     while datetime.now(UTC) <= opens:
         time.sleep(0.1)
