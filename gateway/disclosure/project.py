@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -96,10 +97,12 @@ _TRUNCATE = {
 END_FIELDS = frozenset({"cleared_at", "end"})
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def format_time(
     value: datetime | None, precision: str = "second", *, up: bool = False
 ) -> str | None:
-    """``value`` at ``precision``, rounded down, or up when ``up`` (the end of an interval)."""
+    """``value`` at ``precision``, rounded down, or up when ``up`` (the end of an interval).
+    Memoised: the same alarm times are formatted again for every audience and every render."""
     if value is None:
         return None
     value = value.astimezone(UTC)
