@@ -111,6 +111,8 @@ def test_availability_is_a_share_of_the_day(
 def test_an_excluded_maintenance_window_never_lowers_availability(
     alarm_list: list[Alarm], window_list: list[Maintenance], extra: Maintenance
 ) -> None:
+    # another window, not one of the drawn ids again (that would move it, not add one)
+    extra = msgspec.structs.replace(extra, maintenance_id="extra-window")
     without = _day(alarm_list, window_list).availability_pct(False)
     with_window = _day(alarm_list, [*window_list, extra]).availability_pct(False)
     assert without is not None and with_window is not None

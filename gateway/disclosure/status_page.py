@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, timedelta
 from typing import Any
@@ -100,11 +101,20 @@ def history_item(rule: HistoryRule, ctx: Context, row: Row, service_id: str) -> 
     target = service.sla.availability_pct
     days: list[dict[str, Any]] = []
     months: dict[str, Figures] = {}
+    quiet: dict[str, int] = {}  # days of nothing per month: most days of most services
     for day in days_between(first, last):
-        totals = figures(merge(settled.get(day, ()), live.get(day, ())), DAY_S)
-        month = day.strftime("%Y-%m")
+        month = day.isoformat()[:7]
+        spans = merge(settled.get(day, ()), live.get(day, ()))
+        if not spans:
+            quiet[month] = quiet.get(month, 0) + 1
+            months.setdefault(month, Figures(0))
+            days.append(_quiet_day(day, counts))
+            continue
+        totals = figures(spans, DAY_S)
         months[month] = months.get(month, Figures(0)) + totals
         days.append(_day(day, totals, counts))
+    for month, n in quiet.items():
+        months[month] = months[month] + Figures(n * DAY_S)
     item: dict[str, Any] = {}
     for name in rule.fields:
         if name == "id":
@@ -120,6 +130,12 @@ def history_item(rule: HistoryRule, ctx: Context, row: Row, service_id: str) -> 
         elif name == "months":
             item["months"] = [_month(m, f, counts, target) for m, f in months.items()]
     return item
+
+
+@functools.lru_cache(maxsize=4096)
+def _quiet_day(day: date, counts: bool) -> dict[str, Any]:
+    """A day with nothing to say, as ``_day`` gives it; shared, never mutated."""
+    return _day(day, Figures(DAY_S), counts)
 
 
 def _day(day: date, totals: Figures, counts: bool) -> dict[str, Any]:
