@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, timedelta
+from types import MappingProxyType
 from typing import Any
 
 from gateway.disclosure.availability import (
     DAY_S,
     Figures,
+    Spans,
     by_day,
     day_start,
     days_between,
@@ -20,7 +24,7 @@ from gateway.disclosure.availability import (
 )
 from gateway.disclosure.policy import HistoryRule, SummaryRule
 from gateway.disclosure.project import Context, Item
-from gateway.model import ResourceRef, Service
+from gateway.model import Alarm, Maintenance, ResourceRef, Service
 
 Row = tuple[Service, frozenset[ResourceRef]]
 #: worst first: what the overall status of several services is
@@ -90,13 +94,48 @@ def history_item(rule: HistoryRule, ctx: Context, row: Row, service_id: str) -> 
     changes with the data and at midnight, never with the mere passing of time in between."""
     service, covered = row
     today = ctx.now.astimezone(UTC).date()
-    first, last = today - timedelta(days=rule.days), today - timedelta(days=1)
-    start, end = day_start(first), day_start(today)
+    start, end = day_start(today - timedelta(days=rule.days)), day_start(today)
     alarms, windows = service_events(ctx.snapshot, covered)
     alarms = [a for a in alarms if a.raised_at < end and (a.cleared_at or end) > start]
     windows = [w for w in windows if w.start < end and w.end > start]
+    settled = ctx.settled.get(service.service_id, _NO_DAYS)
+    # everything the item is computed from: an alarm of today, the usual change, leaves it be
+    key = (id(rule), service, service_id, today, tuple(alarms), tuple(windows), id(settled),
+           id(ctx.snapshot.topology))  # fmt: skip
+    with _LOCK:
+        hit = _ITEMS.get(key)
+        if hit is not None:
+            _ITEMS.move_to_end(key)
+            return hit[1]
+    item = _history_item(rule, ctx, row, service_id, alarms, windows, settled)
+    with _LOCK:
+        # the objects named by id() are held with the entry, so no other takes their ids
+        _ITEMS[key] = ((rule, settled, ctx.snapshot.topology), item)
+        while len(_ITEMS) > _MAX_ITEMS:
+            _ITEMS.popitem(last=False)
+    return item
+
+
+_NO_DAYS: Mapping[date, Spans] = MappingProxyType({})
+_LOCK = threading.Lock()
+_MAX_ITEMS = 1 << 16
+_ITEMS: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], dict[str, Any]]] = OrderedDict()
+
+
+def _history_item(
+    rule: HistoryRule,
+    ctx: Context,
+    row: Row,
+    service_id: str,
+    alarms: list[Alarm],
+    windows: list[Maintenance],
+    settled: Mapping[date, Spans],
+) -> dict[str, Any]:
+    service, covered = row
+    today = ctx.now.astimezone(UTC).date()
+    first, last = today - timedelta(days=rule.days), today - timedelta(days=1)
+    start, end = day_start(first), day_start(today)
     live = by_day(timeline(ctx.snapshot, covered, alarms, windows, start, end))
-    settled = ctx.settled.get(service.service_id, {})
     counts = service.sla.maintenance == "included"
     target = service.sla.availability_pct
     days: list[dict[str, Any]] = []
