@@ -76,6 +76,15 @@ def test_four_eyes_walkthrough(
     assert rolled.startswith("rolled back: v3")
     assert "rollback" in alice("history", "peer/acme").splitlines()[-1]
 
+    # forward again widens: it waits as a draft; repeating the command makes no second draft
+    waits = alice("rollback", "peer/acme", "--to", "2")
+    assert waits.startswith("rollback widens") and "already open" not in waits
+    waiting = waits.split("draft ")[1].split()[0]
+    again = bob("rollback", "peer/acme", "--to", "2")
+    assert f"draft {waiting} was already open for this rollback: no new draft" in again
+    listed = alice("drafts", "--audience", "peer/acme").splitlines()
+    assert [line.split()[1] for line in listed if line.startswith("draft ")] == [waiting]
+
     approvals = alice("audit", "--kind", "approve")
     assert BOB in approvals
     status = alice.json("status")

@@ -164,6 +164,45 @@ def test_rollback_that_narrows_is_immediate_and_one_that_widens_waits_for_approv
     assert kinds.count("rollback") == 2 and "rejected" in kinds
 
 
+def test_repeating_a_rollback_returns_the_draft_it_made_instead_of_another(
+    fresh: RunningGateway, clients: Clients
+) -> None:
+    alice, bob = clients.internal(ALICE), clients.internal(BOB)
+    d = draft(alice, policy_text("peer-acme.yaml", widen))
+    bob.post(f"/v1/admin/drafts/{d['id']}/approve", json={"digest": d["digest"]})
+    assert alice.post(f"/v1/admin/drafts/{d['id']}/activate").status_code == 200
+    assert alice.post("/v1/admin/policies/peer/acme/rollback", json={"to": 1}).status_code == 200
+
+    first = alice.post("/v1/admin/policies/peer/acme/rollback", json={"to": 2})
+    assert first.status_code == 202 and first.json()["existing_draft"] is False
+    waiting = first.json()["draft"]
+    # by someone else, and again: the same open draft, said to be the same, and no new one
+    for who in (bob, alice):
+        again = who.post("/v1/admin/policies/peer/acme/rollback", json={"to": 2})
+        assert again.status_code == 202, again.text
+        assert again.json()["existing_draft"] is True
+        assert again.json()["draft"]["id"] == waiting["id"]
+        assert again.json()["draft"]["authors"] == [ALICE]  # not rewritten by the repeat
+    open_drafts = alice.get("/v1/admin/drafts", params={"audience": "peer/acme"}).json()
+    assert [x["id"] for x in open_drafts] == [waiting["id"]]
+
+    # once approved, repeating the rollback is what activates the draft that waited
+    approved = bob.post(f"/v1/admin/drafts/{waiting['id']}/approve",
+                        json={"digest": waiting["digest"]})  # fmt: skip
+    assert approved.status_code == 200
+    done = alice.post("/v1/admin/policies/peer/acme/rollback", json={"to": 2})
+    assert done.status_code == 200, done.text
+    body = done.json()
+    assert body["activated"] is True and body["existing_draft"] is True
+    assert body["version"]["number"] == 4 and body["version"]["approver"] == BOB
+    assert body["version"]["draft"] == waiting["id"]
+    assert alice.get("/v1/admin/drafts", params={"audience": "peer/acme"}).json() == []
+    # a rollback made after that is a new draft again (the old one is no longer open)
+    fresh_back = alice.post("/v1/admin/policies/peer/acme/rollback", json={"to": 1})
+    assert fresh_back.status_code == 200 and fresh_back.json()["existing_draft"] is False
+    assert fresh_back.json()["draft"]["id"] != waiting["id"]
+
+
 def test_list_and_get_show_active_versions_and_drafts(clients: Clients) -> None:
     alice = clients.internal(ALICE)
     d = draft(alice, policy_text("peer-globalnet.yaml", narrow))

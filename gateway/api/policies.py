@@ -233,6 +233,7 @@ async def rollback(
         draft=await _draft(lifecycle, await lifecycle.draft(result.draft.id)),
         version=_version(result.version) if result.version else None,
         reason=result.reason,
+        existing_draft=result.existing,
     )
     return Response(
         out.model_dump_json(),

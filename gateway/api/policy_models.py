@@ -86,6 +86,11 @@ class RollbackOut(_Out):
     draft: DraftOut
     version: VersionOut | None
     reason: str | None
+    existing_draft: bool = Field(
+        False,
+        description="true when an identical rollback draft was already open: it was retried "
+        "and returned, and no new draft was made",
+    )
 
 
 class LeakGuardOut(_Out):

@@ -25,16 +25,24 @@ def render(command: str, status: int, body: Any) -> str:
         case "approve" | "activate":
             return _result(command, body)
         case "rollback":
-            if body["activated"]:
-                return f"rolled back: {_version(body['version'])}"
-            return (
-                f"rollback widens ({body['reason']}): draft {body['draft']['id']} awaits "
-                f"another staff member's approval of digest {body['draft']['digest'][:12]}"
-            )
+            return _rollback(body)
         case "audit":
             return "\n".join(_event(e) for e in body["events"]) or "no events"
     # preview: the views as the audience would get them, already JSON
     return msgspec.json.format(msgspec.json.encode(body), indent=2).decode()
+
+
+def _rollback(body: dict[str, Any]) -> str:
+    draft = body["draft"]
+    # a repeated rollback retries the draft the first one made: say so, or staff look for two
+    same = f" (draft {draft['id']} was already open for this rollback: no new draft)"
+    same = same if body.get("existing_draft") else ""
+    if body["activated"]:
+        return f"rolled back: {_version(body['version'])}{same}"
+    return (
+        f"rollback widens ({body['reason']}): draft {draft['id']} awaits another staff "
+        f"member's approval of digest {draft['digest'][:12]}{same}"
+    )
 
 
 def _status(s: dict[str, Any]) -> str:

@@ -45,6 +45,7 @@ class RollbackResult:
     draft: DraftRecord
     version: VersionRecord | None  # None: it widens and waits for a second staff approval
     reason: str | None = None
+    existing: bool = False  # the draft was already open for the same rollback: none was made
 
 
 class PolicyLifecycle:
@@ -229,13 +230,31 @@ class PolicyLifecycle:
             if target is None:
                 raise NotFound(f"no version {number} of {audience}")
             loaded = parse_policy(target.text, f"{audience}@{number}")
-            draft = await asyncio.to_thread(
-                self._save, None, principal, loaded, "rollback", str(number)
-            )
+            # repeating a rollback that waits for approval retries the draft it made, rather
+            # than piling up identical drafts for reviewers to tell apart
+            existing = await asyncio.to_thread(self._open_rollback, audience, loaded.digest)
+            reused = existing is not None
+            if existing is None:
+                draft = await asyncio.to_thread(
+                    self._save, None, principal, loaded, "rollback", str(number)
+                )
+            else:
+                draft = existing
             try:
-                return RollbackResult(draft, await self._activate(principal, draft, None))
+                version = await self._activate(principal, draft, None)
             except ApprovalRequired as exc:
-                return RollbackResult(draft, None, exc.message)
+                return RollbackResult(draft, None, exc.message, existing=reused)
+            return RollbackResult(draft, version, existing=reused)
+
+    def _open_rollback(self, audience: str, digest: str) -> DraftRecord | None:
+        """Blocking: an open rollback draft of exactly this text, written against the version
+        that serves now (a stale one could not be approved or activated: it is not reused)."""
+        active = self.db.active(audience)
+        base = active.id if active else None
+        for draft in self.db.drafts(audience):
+            if draft.origin == "rollback" and draft.digest == digest and draft.base == base:
+                return draft
+        return None
 
     async def _activate(
         self, principal: str, draft: DraftRecord, digest: str | None
