@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Iterator
 from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 
-from gateway.cli import main
+from gateway.cli import build_parser, main
 from gateway.errors import ConfigError
 from gateway.security.identity import load_registry
 from gateway.settings import load_settings
@@ -57,3 +59,43 @@ def test_principals_add_list_remove(tmp_path: Path, capsys: pytest.CaptureFixtur
     written = load_registry(registry, "demarc.example")
     assert [p.id for p in written.principals] == ["peer/acme", "staff/bob"]
     assert "ab" * 32 in registry.read_text(encoding="utf-8")
+
+
+def _options(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ("demarc",)
+) -> Iterator[tuple[str, argparse.ArgumentParser, argparse.Action]]:
+    """Every argument of every command, with the parser that renders its help."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _options(sub, (*path, name))
+        elif not isinstance(action, argparse._HelpAction | argparse._VersionAction):
+            names = action.option_strings or [action.dest]
+            yield " ".join((*path, *names)), parser, action
+
+
+FLAGS = (argparse._StoreTrueAction, argparse._StoreFalseAction, argparse._StoreConstAction)
+
+
+def test_every_option_says_its_default_in_its_help() -> None:
+    problems, checked = [], 0
+    for where, parser, action in _options(build_parser()):
+        if isinstance(action, FLAGS):
+            if not action.help:
+                problems.append(f"{where}: no help")
+            continue  # a flag's default is off
+        if action.required or (not action.option_strings and action.nargs is None):
+            continue  # must be given: it has no default
+        checked += 1
+        # the help as `demarc … --help` prints it, %(default)s expanded
+        expanded = parser._get_formatter()._expand_help(action) if action.help else ""
+        shown = " ".join(expanded.split())
+        if "default" not in shown:
+            problems.append(f"{where}: help {shown!r} does not say its default")
+            continue
+        values = action.default if isinstance(action.default, list) else [action.default]
+        missing = [str(v) for v in values if v is not None and str(v) not in shown]
+        if missing:
+            problems.append(f"{where}: help {shown!r} does not show the default {missing}")
+    assert checked > 30, checked  # the walk found the commands
+    assert not problems, "\n".join(problems)

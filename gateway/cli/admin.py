@@ -225,6 +225,7 @@ def add_commands(sub: Any) -> None:
     back.add_argument("--to", type=int, required=True, help="the version number")
     aud = cmds.add_parser("audit", help="the audit trail, newest first")
     aud.add_argument("--principal", help="only events by this principal (default: all)")
-    aud.add_argument("--kind", help="draft, approve, activate, rollback, rejected, disclosure…")
+    aud.add_argument("--kind", help="draft, approve, activate, rollback, rejected, disclosure… "
+                     "(default: all)")  # fmt: skip
     aud.add_argument("--audience", help="only this audience (default: all)")
     aud.add_argument("--limit", type=int, default=20, help="how many (default: %(default)s)")

@@ -54,9 +54,15 @@ def add_commands(sub: Any) -> None:
         help="write the audit events still in the database (or, with --summaries, the hourly "
         "disclosure summaries) as JSON lines; retention archives what it deletes by itself",
     )
-    export.add_argument("--config", type=Path, help="the gateway's settings file")
-    export.add_argument("--out", type=Path, help="file to write (fsynced); default stdout")
-    export.add_argument("--since", type=_moment, help="events at or after (ISO 8601)")
-    export.add_argument("--until", type=_moment, help="events before (ISO 8601)")
+    export.add_argument(
+        "--config",
+        type=Path,
+        help="the gateway's settings file (default: none, the environment only)",
+    )
+    export.add_argument("--out", type=Path, help="file to write (fsynced; default: stdout)")
+    export.add_argument(
+        "--since", type=_moment, help="events at or after (ISO 8601; default: the oldest)"
+    )
+    export.add_argument("--until", type=_moment, help="events before (ISO 8601; default: no end)")
     export.add_argument("--summaries", action="store_true", help="hourly summaries instead")
     export.set_defaults(func=audit_export)

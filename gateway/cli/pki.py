@@ -55,33 +55,43 @@ def _pki_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
+DIR = "the PKI directory (default: %(default)s)"
+NAMES = "a DNS name of the server, repeatable (default: localhost, which is always included)"
+
+
 def add_commands(sub: Any) -> None:
     pki = sub.add_parser("pki", help="a development PKI").add_subparsers(dest="pki", required=True)
     init = pki.add_parser("init", help="create the CA and the server certificate")
-    init.add_argument("--dir", type=Path, default=Path(".demarc/pki"))
-    init.add_argument("--server-name", action="append", default=["localhost"])
+    init.add_argument("--dir", type=Path, default=Path(".demarc/pki"), help=DIR)
+    init.add_argument("--server-name", action="append", default=["localhost"], help=NAMES)
     init.add_argument("--force", action="store_true", help="replace an existing CA")
     init.set_defaults(func=_pki_init)
     issue = pki.add_parser("issue", help="issue a client certificate for a principal")
-    issue.add_argument("--dir", type=Path, default=Path(".demarc/pki"))
-    issue.add_argument("--role", required=True, choices=["source", "staff", "peer", "customer"])
-    issue.add_argument("--name", required=True)
-    issue.add_argument("--trust-domain", default="demarc.example")
-    issue.add_argument("--issuer", default="ca", help="ca, or intermediate-<name>")
+    issue.add_argument("--dir", type=Path, default=Path(".demarc/pki"), help=DIR)
+    issue.add_argument("--role", required=True, choices=["source", "staff", "peer", "customer"],
+                       help="the principal's role")  # fmt: skip
+    issue.add_argument("--name", required=True, help="the principal's name, e.g. acme")
+    issue.add_argument("--trust-domain", default="demarc.example",
+                       help="of the SPIFFE id spiffe://<domain>/<role>/<name> "
+                       "(default: %(default)s)")  # fmt: skip
+    issue.add_argument("--issuer", default="ca",
+                       help="ca, or intermediate-<name> (default: %(default)s)")  # fmt: skip
     issue.set_defaults(func=_pki_issue)
     revoke = pki.add_parser("revoke", help="revoke a certificate and rewrite crl.pem")
-    revoke.add_argument("--dir", type=Path, default=Path(".demarc/pki"))
-    revoke.add_argument("--cert", type=Path, required=True)
+    revoke.add_argument("--dir", type=Path, default=Path(".demarc/pki"), help=DIR)
+    revoke.add_argument("--cert", type=Path, required=True, help="the certificate to revoke")
     revoke.set_defaults(func=_pki_revoke)
     crl = pki.add_parser("crl", help="re-sign crl.pem (run before nextUpdate passes)")
-    crl.add_argument("--dir", type=Path, default=Path(".demarc/pki"))
-    crl.add_argument("--days", type=int, default=7, help="nextUpdate, in days from now")
+    crl.add_argument("--dir", type=Path, default=Path(".demarc/pki"), help=DIR)
+    crl.add_argument(
+        "--days", type=int, default=7, help="nextUpdate, in days from now (default: %(default)s)"
+    )
     crl.set_defaults(func=_pki_crl)
     inter = pki.add_parser("intermediate", help="create an intermediate CA under the root")
-    inter.add_argument("--dir", type=Path, default=Path(".demarc/pki"))
-    inter.add_argument("--name", required=True)
+    inter.add_argument("--dir", type=Path, default=Path(".demarc/pki"), help=DIR)
+    inter.add_argument("--name", required=True, help="intermediate-<name>.crt/.key")
     inter.set_defaults(func=_pki_intermediate)
     rotate = pki.add_parser("rotate-server", help="a new server key and certificate")
-    rotate.add_argument("--dir", type=Path, default=Path(".demarc/pki"))
-    rotate.add_argument("--server-name", action="append", default=["localhost"])
+    rotate.add_argument("--dir", type=Path, default=Path(".demarc/pki"), help=DIR)
+    rotate.add_argument("--server-name", action="append", default=["localhost"], help=NAMES)
     rotate.set_defaults(func=_pki_rotate)

@@ -199,20 +199,24 @@ def add_commands(sub: Any) -> None:
     check.set_defaults(func=_policy_check)
     """The subcommands, on the ``demarc policy`` subparsers."""
     test = policy.add_parser("test", help="run the policy test cases in <dir>/tests/*.yaml")
-    test.add_argument("dir", type=Path, nargs="?", default=Path("policies"))
-    test.add_argument("--tests", type=Path, help="test cases directory (default <dir>/tests)")
+    test.add_argument("dir", type=Path, nargs="?", default=Path("policies"),
+                      help="the policies under test (default: %(default)s)")  # fmt: skip
+    test.add_argument("--tests", type=Path, help="test cases directory (default: <dir>/tests)")
     test.set_defaults(func=policy_test)
 
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--policies", type=Path, default=Path("policies"))
+    common.add_argument("--policies", type=Path, default=Path("policies"),
+                        help="the policies to render (default: %(default)s)")  # fmt: skip
     common.add_argument(
         "--data", type=Path, help="ingest documents (<format>.json); default: the demo network"
     )
-    common.add_argument("--now", type=datetime.fromisoformat, help="render as of (ISO 8601)")
+    common.add_argument("--now", type=datetime.fromisoformat,
+                        help="render as of (ISO 8601; default: now)")  # fmt: skip
     common.add_argument(
         "--secret-file",
         type=Path,
-        help="the gateway's pseudonym key, to see the ids the audience sees",
+        help="the gateway's pseudonym key, to see the ids the audience sees (default: a "
+        "preview key: pseudonyms differ from the audience's)",
     )
 
     preview = policy.add_parser(
@@ -228,13 +232,15 @@ def add_commands(sub: Any) -> None:
         "and withdraw, against a directory or the active versions",
     )
     which = diff.add_mutually_exclusive_group()
-    which.add_argument("--against", type=Path, help="the policies to compare with")
+    which.add_argument("--against", type=Path,
+                       help="the policies to compare with (default: --active)")  # fmt: skip
     which.add_argument(
         "--active",
         action="store_true",
         help="compare with the versions active in the gateway's database (the default)",
     )
-    diff.add_argument("--config", type=Path, help="settings file locating the database")
-    diff.add_argument("--audience", help="only this audience")
+    diff.add_argument("--config", type=Path, help="settings file locating the database, "
+                      "with --active (default: none, the environment only)")  # fmt: skip
+    diff.add_argument("--audience", help="only this audience (default: every one)")
     diff.add_argument("--fail-on-widening", action="store_true", help="exit 3 if anything widens")
     diff.set_defaults(func=policy_diff)

@@ -44,8 +44,18 @@ def _demo(args: argparse.Namespace) -> int:
 
 def add_commands(sub: Any) -> None:
     serve = sub.add_parser("serve", help="run both listeners")
-    serve.add_argument("--config", type=Path, help="YAML settings file (DEMARC_* env overrides)")
-    serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--config",
+        type=Path,
+        help="YAML settings file, DEMARC_* variables override it (default: none, the "
+        "environment and built-in defaults only)",
+    )
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        help="level of the HTTP servers' own messages: debug, info, warning, error "
+        "(default: %(default)s)",
+    )
     serve.add_argument(
         "--accept-data-loss",
         action="store_true",
@@ -57,15 +67,40 @@ def add_commands(sub: Any) -> None:
         dest="schemas", required=True
     )
     export = schemas.add_parser("export", help="write policy and ingest JSON Schemas")
-    export.add_argument("--dir", type=Path, default=Path("schemas"))
+    export.add_argument(
+        "--dir", type=Path, default=Path("schemas"), help="write here (default: %(default)s)"
+    )
     export.set_defaults(func=_schemas_export)
 
     demo = sub.add_parser("demo", help="run the gateway on a sample network")
-    demo.add_argument("--dir", type=Path, default=Path(".demo"))
-    demo.add_argument("--policies", type=Path, default=Path("policies"))
-    demo.add_argument("--public-port", type=int, default=8443)
-    demo.add_argument("--internal-port", type=int, default=9443)
     demo.add_argument(
-        "--ops-port", type=int, default=9464, help="metrics and health, plain HTTP on loopback"
+        "--dir",
+        type=Path,
+        default=Path(".demo"),
+        help="PKI, database and principals, kept between runs (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--policies",
+        type=Path,
+        default=Path("policies"),
+        help="disclosure policies to serve (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--public-port",
+        type=int,
+        default=8443,
+        help="peers and customers, on localhost (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--internal-port",
+        type=int,
+        default=9443,
+        help="sources and staff, on localhost (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--ops-port",
+        type=int,
+        default=9464,
+        help="metrics and health, plain HTTP on loopback (default: %(default)s)",
     )
     demo.set_defaults(func=_demo)
