@@ -36,7 +36,7 @@ from gateway.ingest import DEFAULT_SEVERITIES, AlertLabelMap, AlertStats
 from gateway.leakguard.egress import WITHHELD, EgressGuard
 from gateway.leakguard.screen import Screen, Withheld
 from gateway.ops.access import AccessLog
-from gateway.ops.crl_expiry import CaNames, CrlExpiry
+from gateway.ops.crl_expiry import CaNames, CrlExpiry, CrlState
 from gateway.ops.metrics import Metrics
 from gateway.ops.readings import Readings
 from gateway.policy.audit import AuditLog
@@ -44,6 +44,7 @@ from gateway.policy.lifecycle import PolicyLifecycle
 from gateway.policy.records import Event
 from gateway.policy.rotation import AuditRotation, Rotated
 from gateway.policy.store import PolicyDb
+from gateway.security.crl import load_crls
 from gateway.security.identity import (
     INTERNAL_ROLES,
     PUBLIC_ROLES,
@@ -205,6 +206,19 @@ class Gateway:
         if self.tls is None:
             return []
         return self.crl_expiry.check(self.tls.crls.next_update, datetime.now(UTC))
+
+    def crl_status(self) -> list[CrlState]:
+        """Blocking (it may read the CRL files): each CA's CRL expiry, for staff. Empty when
+        CRL checking is off."""
+        if not self.settings.tls_crl_check:
+            return []
+        now = datetime.now(UTC)
+        if self.tls is not None:
+            next_update = self.tls.crls.next_update  # what the TLS layer enforces
+        else:  # not serving TLS (an in-process app): what it would enforce
+            crls = self.settings.crl_paths
+            next_update = load_crls(crls, self.settings.ca_path, now).next_update
+        return self.crl_expiry.status(next_update, now)
 
     def proxy_mode(self) -> ProxyMode | None:
         """Trusted-proxy mode, when configured and the TLS state (for its checks) is loaded."""

@@ -87,6 +87,7 @@ def test_four_eyes_walkthrough(
 
     approvals = alice("audit", "--kind", "approve")
     assert BOB in approvals
+    assert "CRL of CN=" in alice("status")  # and when it expires
     status = alice.json("status")
     assert isinstance(status, dict) and "peer/acme" in status["audiences"]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -43,6 +44,24 @@ class StaleStatus(BaseModel):
     ids: dict[str, list[str]]
 
 
+class CaCrl(BaseModel):
+    """A trusted CA's CRL: after ``next_update`` (or without one) every client it issued is
+    refused; ``warning`` is set from ``crl_warning_days`` before."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    ca: str
+    next_update: datetime | None
+    seconds_left: float | None
+    warning: bool
+
+
+class CrlStatus(BaseModel):
+    check: bool = Field(description="tls_crl_check: false means no CRL is enforced at all")
+    warning_days: float
+    cas: list[CaCrl]
+
+
 class Status(BaseModel):
     revision: int
     views_revision: int
@@ -52,6 +71,7 @@ class Status(BaseModel):
     render_failures: int
     disclosures_dropped: int
     tls_rejections: dict[str, int]
+    crls: CrlStatus
     leaks_withheld: dict[str, int]
     alertmanager: AlertmanagerStatus
     stale_references: StaleStatus
@@ -68,6 +88,7 @@ async def status(request: Request, principal: CurrentPrincipal) -> Status:
     gateway = request.app.state.gateway
     snapshot = gateway.store.snapshot
     stale = await asyncio.to_thread(stale_references, snapshot)  # O(records): off the loop
+    crls = await asyncio.to_thread(gateway.crl_status)
     return Status(
         revision=snapshot.revision,
         views_revision=gateway.cache.revision,
@@ -85,6 +106,11 @@ async def status(request: Request, principal: CurrentPrincipal) -> Status:
         render_failures=gateway.refresher.failures,
         disclosures_dropped=gateway.audit.dropped,
         tls_rejections=dict(gateway.tls_rejections.counts),
+        crls=CrlStatus(
+            check=gateway.settings.tls_crl_check,
+            warning_days=gateway.settings.crl_warning_days,
+            cas=[CaCrl.model_validate(c) for c in crls],
+        ),
         leaks_withheld=dict(gateway.screen.counts),
         alertmanager=AlertmanagerStatus(
             truncated_alerts=gateway.alert_stats.truncated_alerts,

@@ -53,10 +53,21 @@ def _status(s: dict[str, Any]) -> str:
     ]
     lines += [f"  {p['audience']:<24} {p['version']}  {', '.join(p['views'])}" for p in
               s["policies"]]  # fmt: skip
+    for crl in s.get("crls", {}).get("cas", []):
+        lines.append(_crl(crl))
     if s["tls_rejections"]:
         refused = ", ".join(f"{k} {v}" for k, v in sorted(s["tls_rejections"].items()))
         lines.append(f"refused: {refused}")
     return "\n".join(lines)
+
+
+def _crl(c: dict[str, Any]) -> str:
+    flag = "WARNING " if c["warning"] else ""
+    if c["next_update"] is None:
+        return f"{flag}CRL of {c['ca']}: none loaded, every client it issued is refused"
+    left = c["seconds_left"]
+    when = f"{left / 86400:.1f} days left" if left > 0 else "EXPIRED, its clients are refused"
+    return f"{flag}CRL of {c['ca']}: nextUpdate {c['next_update']} ({when})"
 
 
 def _version(v: dict[str, Any]) -> str:

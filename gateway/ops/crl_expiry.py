@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -33,6 +34,16 @@ class CaNames:
         return self._cached[1]
 
 
+@dataclass(frozen=True, slots=True)
+class CrlState:
+    """One trusted CA's CRL as staff see it in ``/v1/admin/status``."""
+
+    ca: str
+    next_update: datetime | None  # None: no valid CRL loaded, every client of this CA refused
+    seconds_left: float | None  # negative once it has passed
+    warning: bool  # missing, expired, or within the warning margin of nextUpdate
+
+
 class CrlExpiry:
     """Warns once per CA and CRL (a re-signed CRL may warn again) when its nextUpdate is less
     than ``margin`` away: after it, every client of that CA is refused."""
@@ -60,6 +71,18 @@ class CrlExpiry:
             )
             out.append(name)
         return out
+
+    def status(self, next_update: Mapping[bytes, datetime], now: datetime) -> list[CrlState]:
+        """Every CA of the bundle, and any CA a CRL was loaded for, soonest expiry first (a CA
+        without a CRL first of all: it already refuses every client)."""
+        names = self._names()
+        out = []
+        for issuer in set(names) | set(next_update):
+            when = next_update.get(issuer)
+            left = (when - now).total_seconds() if when is not None else None
+            warning = left is None or left <= self._margin.total_seconds()
+            out.append(CrlState(names.get(issuer, "unknown CA"), when, left, warning))
+        return sorted(out, key=lambda s: (s.seconds_left is not None, s.seconds_left or 0, s.ca))
 
 
 def _human(left: timedelta) -> str:
