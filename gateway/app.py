@@ -359,7 +359,7 @@ def create_public_app(gateway: Gateway) -> AccessLog:
     return AccessLog(
         IdentityMiddleware(
             # every request counts, the fast path's too; HEAD answers as GET, without a body
-            _rate_limited(gateway, HeadAsGet(fast)),
+            _rate_limited(gateway, HeadAsGet(fast), "public"),
             lambda: gateway.registry,
             PUBLIC_ROLES,
             gateway.tls_rejections,
@@ -386,7 +386,7 @@ def create_internal_app(gateway: Gateway) -> AccessLog:
     app.include_router(policies.router)
     return AccessLog(
         IdentityMiddleware(
-            _rate_limited(gateway, app),
+            _rate_limited(gateway, app, "internal"),
             lambda: gateway.registry,
             INTERNAL_ROLES,
             gateway.tls_rejections,
@@ -412,13 +412,16 @@ def _principal(scope: dict[str, Any]) -> Principal | None:
     return principal if isinstance(principal, Principal) else None
 
 
-def _rate_limited(gateway: Gateway, app: object) -> RateLimit:
+def _rate_limited(gateway: Gateway, app: object, listener: str) -> RateLimit:
     """Inside the identity check (the bucket is the principal's), outside everything else."""
 
-    def count(reason: str) -> None:
-        gateway.tls_rejections.counts[reason] += 1  # not logged: a flood would flood the log
+    def limited(principal: Principal) -> None:
+        # counted, not logged: a flood would flood the log
+        gateway.tls_rejections.counts["rate-limited"] += 1
+        gateway.metrics.rate_limited(listener, principal.role)
 
-    return RateLimit(app, gateway.rate_buckets, gateway.settings.limits.not_modified_cost, count)
+    cost = gateway.settings.limits.not_modified_cost
+    return RateLimit(app, gateway.rate_buckets, cost, limited)
 
 
 def create_app(settings: Settings) -> Gateway:

@@ -63,6 +63,9 @@ def test_a_flooding_peer_gets_429_and_others_are_still_served(
     limited: RunningGateway, pki: Pki
 ) -> None:
     before = limited.gateway.tls_rejections.counts["rate-limited"]
+    registry = limited.gateway.metrics.registry
+    hits = {"listener": "public", "role": "peer"}
+    hits_before = registry.get_sample_value("demarc_rate_limited_total", hits) or 0.0
     with (
         _client(limited, pki, "peer/acme") as flood,
         _client(limited, pki, "peer/globalnet") as other,
@@ -75,6 +78,12 @@ def test_a_flooding_peer_gets_429_and_others_are_still_served(
     assert int(refused.headers["retry-after"]) >= 1
     assert refused.json()["error"]["code"] == "rate_limited"
     assert limited.gateway.tls_rejections.counts["rate-limited"] >= before + 41
+    # a counter of its own, by listener and role: exactly the 429s this peer was sent
+    hits_after = registry.get_sample_value("demarc_rate_limited_total", hits)
+    assert hits_after == hits_before + statuses.count(429) + 1
+    assert not registry.get_sample_value(
+        "demarc_rate_limited_total", {"listener": "internal", "role": "peer"}
+    )
 
 
 def test_conditional_polls_cost_a_tenth(limited: RunningGateway, pki: Pki) -> None:

@@ -55,12 +55,14 @@ class RateLimit:
         app: Any,
         buckets: TokenBuckets,
         not_modified_cost: float,
-        count: Callable[[str], None] = lambda reason: None,
+        limited: Callable[[Principal], None] = lambda principal: None,
     ) -> None:
+        """``limited`` is told of every refusal (to count it; not to log it, as a flood
+        would flood the log)."""
         self.app = app
         self._buckets = buckets
         self._refund = 1.0 - not_modified_cost
-        self._count = count
+        self._limited = limited
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         principal = scope.get(PRINCIPAL_KEY)
@@ -70,7 +72,7 @@ class RateLimit:
         key = principal.id
         wait = self._buckets.take(key)
         if wait > 0:
-            self._count("rate-limited")
+            self._limited(principal)
             refusal = error_response(429, "rate_limited", RATE_LIMITED)
             refusal.headers["Retry-After"] = str(max(1, math.ceil(wait)))
             await refusal(scope, receive, send)

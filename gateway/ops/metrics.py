@@ -72,6 +72,13 @@ class Metrics:
             buckets=RENDER_BUCKETS,
             registry=r,
         )
+        self.limited = Counter(
+            "demarc_rate_limited",
+            "requests refused 429 by the per-principal rate limit, by listener and role (in "
+            "demarc_requests_total too, as status 429 and route unmatched: refused before routing)",
+            ["listener", "role"],
+            registry=r,
+        )
         self.withheld = Counter(
             "demarc_leakguard_withheld",
             "bodies the leak guard withheld, by audience",
@@ -97,6 +104,9 @@ class Metrics:
             self._request_children[key] = children
         children[0].inc()
         children[1].observe(seconds)
+
+    def rate_limited(self, listener: str, role: str) -> None:
+        self.limited.labels(listener, role).inc()
 
     def committed(self, batch: Sequence[object]) -> None:
         self.commits.inc()
