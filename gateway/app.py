@@ -36,6 +36,7 @@ from gateway.ingest import DEFAULT_SEVERITIES, AlertLabelMap, AlertStats
 from gateway.leakguard.egress import WITHHELD, EgressGuard
 from gateway.leakguard.screen import Screen, Withheld
 from gateway.ops.access import AccessLog
+from gateway.ops.accesslines import AccessLines
 from gateway.ops.crl_expiry import CaNames, CrlExpiry, CrlState
 from gateway.ops.metrics import Metrics
 from gateway.ops.readings import Readings
@@ -159,6 +160,8 @@ class Gateway:
         self.started = False
         self.readings = Readings(self)
         self.metrics = Metrics(VERSION, self.readings)
+        # one JSON line per request, written in batches off the request path
+        self.access_lines = AccessLines()
         self.refresher.on_rendered = self.metrics.view_rendered
         self.public_app = create_public_app(self)
         self.internal_app = create_internal_app(self)
@@ -279,6 +282,7 @@ class Gateway:
                 self.settings.policies_dir,
             )
         self.audit.start()
+        self.access_lines.start()
         self.store.on_commit(self.screen.follow)  # before the refresher renders the batch
         self.store.on_commit(self.refresher.poke)
         self.store.on_commit(self.metrics.committed)
@@ -313,6 +317,7 @@ class Gateway:
                 log.warning("cannot write the view checkpoint %s: %s", self.checkpoint_path, exc)
         await self.store.close()
         await self.audit.close()
+        await asyncio.to_thread(self.access_lines.close)  # every line answered is written
         await asyncio.to_thread(self.policy_db.close)
 
 
@@ -368,6 +373,7 @@ def create_public_app(gateway: Gateway) -> AccessLog:
         "public",
         gateway.metrics,
         _principal,
+        gateway.access_lines,
         log_requests=gateway.settings.access_log,
     )
 
@@ -395,6 +401,7 @@ def create_internal_app(gateway: Gateway) -> AccessLog:
         "internal",
         gateway.metrics,
         _principal,
+        gateway.access_lines,
         log_requests=gateway.settings.access_log,
     )
 

@@ -24,6 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from gateway.app import Gateway
 from gateway.demo.network import DemoData
 from gateway.ops.access import AccessLog
+from gateway.ops.accesslines import AccessLine, AccessLines
 from gateway.ops.logs import configure_logging
 from gateway.ops.metrics import Metrics
 from tests.conftest import JSON_BODY, SOURCE, UNREGISTERED, Pki, RunningGateway, feed, make_settings
@@ -76,6 +77,24 @@ def _eventually(check: Callable[[], T], timeout: float = 10.0) -> T:
         if value or time.monotonic() > deadline:
             return value
         time.sleep(0.01)
+
+
+def _access_lines(
+    server: RunningGateway, capsys: pytest.CaptureFixture[str], want: Callable[[Any], bool]
+) -> list[Any]:
+    """The access lines on stderr (as an operator reads them) that ``want`` accepts; the
+    writer is flushed rather than waited for, but a line is only added after the last byte."""
+    seen: list[Any] = []
+    # access lines follow the demarc.access logger's level, as `demarc serve` sets it (info)
+    assert logging.getLogger("demarc.access").isEnabledFor(logging.INFO)
+
+    def read() -> list[Any]:
+        server.gateway.access_lines.flush()
+        err = capsys.readouterr().err
+        seen.extend(msgspec.json.decode(line) for line in err.splitlines() if line[:1] == "{")
+        return [x for x in seen if x.get("logger") == "demarc.access" and want(x)]
+
+    return _eventually(read)
 
 
 def test_liveness_and_readiness_without_a_client_certificate(ops_served: RunningGateway) -> None:
@@ -146,7 +165,10 @@ def test_requests_are_counted_by_listener_route_status_and_role(
 
 
 def test_refusals_are_counted_and_logged_with_the_presented_identity(
-    ops_served: RunningGateway, pki: Pki, caplog: pytest.LogCaptureFixture
+    ops_served: RunningGateway,
+    pki: Pki,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="demarc.access")
     before = _samples(ops_served)
@@ -167,34 +189,35 @@ def test_refusals_are_counted_and_logged_with_the_presented_identity(
     role, who = UNREGISTERED.split("/")
     cert = x509.load_pem_x509_certificate((pki.directory / f"{role}-{who}.crt").read_bytes())
     fingerprint = hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
-    records = _eventually(
-        lambda: [r for r in caplog.records if getattr(r, "presented_sha256", None) == fingerprint]
-    )
-    assert records, "the refusal names the certificate's fingerprint"
-    record = records[-1]
-    assert record.presented_spiffe == f"spiffe://demarc.example/{UNREGISTERED}"  # type: ignore[attr-defined]
-    assert record.status == 403 and record.principal is None  # type: ignore[attr-defined]
+    lines = _access_lines(ops_served, capsys, lambda x: x.get("presented_sha256") == fingerprint)
+    assert lines, "the refusal names the certificate's fingerprint"
+    line = lines[-1]
+    assert line["presented_spiffe"] == f"spiffe://demarc.example/{UNREGISTERED}"
+    assert line["status"] == 403 and line["principal"] is None
 
 
 def test_access_log_line_per_request(
-    ops_served: RunningGateway, pki: Pki, caplog: pytest.LogCaptureFixture
+    ops_served: RunningGateway,
+    pki: Pki,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="demarc.access")
     with httpx.Client(base_url=ops_served.public_url, verify=pki.context(PEER)) as client:
         response = client.get("/v1/alarms")
     assert response.status_code == 200
-    lines = _eventually(
-        lambda: [r for r in caplog.records if r.name == "demarc.access"
-                 and getattr(r, "route", None) == "/v1/alarms"]
-    )  # fmt: skip
+    lines = _access_lines(ops_served, capsys, lambda x: x["route"] == "/v1/alarms")
     assert len(lines) == 1
     line = lines[0]
-    assert line.principal == PEER  # type: ignore[attr-defined]
-    assert line.listener == "public"  # type: ignore[attr-defined]
-    assert line.status == 200  # type: ignore[attr-defined]
-    assert line.bytes == len(response.content)  # type: ignore[attr-defined]
-    assert line.revision == int(response.headers["demarc-revision"])  # type: ignore[attr-defined]
-    assert line.duration_ms > 0  # type: ignore[attr-defined]
+    assert line["principal"] == PEER
+    assert line["listener"] == "public"
+    assert line["method"] == "GET"
+    assert line["status"] == 200
+    assert line["bytes"] == len(response.content)
+    assert line["revision"] == int(response.headers["demarc-revision"])
+    assert line["duration_ms"] > 0
+    assert "presented_sha256" not in line  # only a refusal names what was presented
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", line["time"])
 
 
 def test_ingest_commits_batches_renders_and_freshness(ops_served: RunningGateway, pki: Pki) -> None:
@@ -245,15 +268,22 @@ def test_metrics_name_no_internal_identifier(
     assert not re.search(r"\b(10|192\.168|198\.51\.100|203\.0\.113)\.\d+\.\d+", text)
 
 
-def test_logs_are_one_json_object_per_line_with_the_access_fields() -> None:
+def _line(lines: AccessLines, **fields: Any) -> AccessLine:
+    base: dict[str, Any] = {
+        "principal": PEER, "listener": "public", "method": "GET", "route": "/v1/alarms",
+        "status": 200, "bytes": 2731, "duration_ms": 0.912, "revision": 6,
+    }  # fmt: skip
+    return AccessLine(lines.clock(), "INFO", "demarc.access", "request", **{**base, **fields})
+
+
+def test_logs_are_one_json_object_per_line_and_access_lines_are_in_the_same_format() -> None:
     stream = io.StringIO()
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     configure_logging("info", stream)
+    fields: dict[str, Any] = {"principal": PEER, "route": "/v1/alarms", "status": 200}
     try:
-        logging.getLogger("demarc.access").info(
-            "request", extra={"principal": PEER, "route": "/v1/alarms", "status": 200}
-        )
+        logging.getLogger("demarc.access").info("request", extra=fields)
         logging.getLogger("uvicorn.error").warning(
             "a server message", extra={"color_message": "a \x1b[36mserver\x1b[0m message"}
         )
@@ -267,12 +297,61 @@ def test_logs_are_one_json_object_per_line_with_the_access_fields() -> None:
     assert second["logger"] == "uvicorn.error" and second["message"] == "a server message"
     assert "color_message" not in second
 
+    # the access writer, outside logging, writes what the formatter writes for the same fields
+    out = io.StringIO()
+    lines = AccessLines(lambda: out)
+    lines.add(_line(lines))
+    assert lines.flush() == 1
+    stream = io.StringIO()
+    configure_logging("info", stream)
+    try:
+        record = {k: v for k, v in msgspec.structs.asdict(_line(lines)).items()
+                  if k not in ("time", "level", "logger", "message", "presented_spiffe",
+                               "presented_sha256")}  # fmt: skip
+        logging.getLogger("demarc.access").info("request", extra=record)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    ours, theirs = msgspec.json.decode(out.getvalue()), msgspec.json.decode(stream.getvalue())
+    assert out.getvalue().count("\n") == 1 and out.getvalue().endswith("\n")
+    assert list(ours) == list(theirs)  # the same keys in the same order
+    assert {**ours, "time": None} == {**theirs, "time": None}
+
+
+def test_access_lines_pending_at_shutdown_are_all_written_in_order() -> None:
+    out = io.StringIO()
+    lines = AccessLines(lambda: out, interval=3600)  # the writer never wakes by itself
+    lines.start()
+    for n in range(1000):
+        lines.add(_line(lines, bytes=n))
+    assert out.getvalue() == ""  # nothing written on the request path
+    lines.close()
+    written = [msgspec.json.decode(x) for x in out.getvalue().splitlines()]
+    assert [x["bytes"] for x in written] == list(range(1000))
+
+
+def test_access_lines_beyond_the_bound_are_dropped_counted_and_said(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="demarc.access")
+    out = io.StringIO()
+    lines = AccessLines(lambda: out, max_pending=3)
+    for n in range(5):
+        lines.add(_line(lines, bytes=n))
+    assert lines.flush() == 3 and lines.dropped == 2
+    assert [msgspec.json.decode(x)["bytes"] for x in out.getvalue().splitlines()] == [0, 1, 2]
+    assert [r.getMessage() for r in caplog.records] == [
+        "access log: 2 lines dropped, stderr blocked"
+    ]
+
 
 def test_access_log_off_still_counts_and_still_logs_refusals(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="demarc.access")
     metrics = Metrics("test")
+    out = io.StringIO()
+    lines = AccessLines(lambda: out)
 
     def app_answering(status: int) -> Callable[..., Awaitable[None]]:
         async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -285,12 +364,34 @@ def test_access_log_off_still_counts_and_still_logs_refusals(
         return None
 
     for status in (200, 403):
-        wrapped = AccessLog(app_answering(status), "public", metrics, lambda s: None,
+        wrapped = AccessLog(app_answering(status), "public", metrics, lambda s: None, lines,
                             log_requests=False)  # fmt: skip
         scope = {"type": "http", "method": "GET", "path": "/x", "headers": []}
         asyncio.run(wrapped(scope, None, send))
-    logged = [r.status for r in caplog.records if r.name == "demarc.access"]  # type: ignore[attr-defined]
+    lines.flush()
+    logged = [msgspec.json.decode(x)["status"] for x in out.getvalue().splitlines()]
     assert logged == [403]
     for status in ("200", "403"):
         labels = {"listener": "public", "route": "unmatched", "status": status, "role": "none"}
         assert metrics.registry.get_sample_value("demarc_requests_total", labels) == 1
+
+
+def test_a_gateway_stopping_writes_every_access_line_it_owes(
+    tmp_path: Path,
+    pki: Pki,
+    demo: DemoData,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="demarc.access")
+    server = RunningGateway(make_settings(tmp_path, pki, demo), in_process=True).start()
+    try:
+        with server.client("public", PEER, pki) as client:
+            statuses = [client.get(f"/v1/no-such-view-{n}").status_code for n in range(25)]
+        assert statuses == [404] * 25
+    finally:
+        server.stop()
+    err = capsys.readouterr().err
+    lines = [msgspec.json.decode(x) for x in err.splitlines() if x[:1] == "{"]
+    answered = [x["status"] for x in lines if x.get("logger") == "demarc.access"]
+    assert answered == [404] * 25

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,11 +10,10 @@ from typing import Any
 
 from cryptography import x509
 
+from gateway.ops.accesslines import AccessLine, AccessLines
 from gateway.ops.metrics import Metrics
 from gateway.security.identity import Principal
 from gateway.security.protocol import client_cert_der
-
-log = logging.getLogger("demarc.access")
 
 UNMATCHED = "unmatched"  # no route: never the raw path, which is whatever the client typed
 REVISION = b"demarc-revision"
@@ -37,6 +35,7 @@ class AccessLog:
         listener: str,
         metrics: Metrics,
         principal: Callable[[dict[str, Any]], Principal | None],
+        lines: AccessLines,
         *,
         log_requests: bool = True,
     ) -> None:
@@ -46,7 +45,8 @@ class AccessLog:
         self._listener = listener
         self._metrics = metrics
         self._principal = principal
-        # a log line costs tens of µs of CPU (bench/access.py); metrics about five
+        self._lines = lines
+        # a line costs a few µs of CPU, metrics about five (bench/access.py)
         self._log_requests = log_requests
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -79,26 +79,33 @@ class AccessLog:
         self._metrics.request(self._listener, route, status, role, seconds)
         if not self._log_requests and status != 403:
             return  # refusals are always logged: staff need to know who was turned away
-        fields: dict[str, Any] = {
-            "principal": principal.id if principal is not None else None,
-            "listener": self._listener,
-            "method": scope.get("method"),
-            "route": route,
-            "status": status,
-            "bytes": sent.bytes,
-            "duration_ms": round(seconds * 1000, 3),
-            "revision": sent.revision,
-        }
+        lines = self._lines
+        if not lines.enabled():
+            return
+        line = AccessLine(
+            time=lines.clock(),
+            level="INFO",
+            logger="demarc.access",
+            message="request",
+            principal=principal.id if principal is not None else None,
+            listener=self._listener,
+            method=scope.get("method"),
+            route=route,
+            status=status,
+            bytes=sent.bytes,
+            duration_ms=round(seconds * 1000, 3),
+            revision=sent.revision,
+        )
         if principal is None:
             # a refusal names what was presented, so staff can tell whom to call
-            fields.update(presented(client_cert_der(scope)))
-        log.info("request", extra=fields)
+            line.presented_spiffe, line.presented_sha256 = presented(client_cert_der(scope))
+        lines.add(line)
 
 
-def presented(der: bytes | None) -> dict[str, str | None]:
+def presented(der: bytes | None) -> tuple[str | None, str | None]:
     """The SPIFFE ids and SHA-256 fingerprint of a presented certificate, for a refusal log."""
     if der is None:
-        return {"presented_spiffe": None, "presented_sha256": None}
+        return None, None
     spiffe: str | None = None
     try:
         cert = x509.load_der_x509_certificate(der)
@@ -107,4 +114,4 @@ def presented(der: bytes | None) -> dict[str, str | None]:
         spiffe = ",".join(u for u in uris if u.startswith("spiffe://")) or None
     except (ValueError, x509.ExtensionNotFound):
         pass
-    return {"presented_spiffe": spiffe, "presented_sha256": hashlib.sha256(der).hexdigest()}
+    return spiffe, hashlib.sha256(der).hexdigest()
