@@ -46,7 +46,7 @@ class AccessLog:
         self._metrics = metrics
         self._principal = principal
         self._lines = lines
-        # a line costs a few µs of CPU, metrics about five (bench/access.py)
+        # the line and the metrics cost several µs each (bench/access.py)
         self._log_requests = log_requests
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
