@@ -18,7 +18,7 @@ FLUSH_INTERVAL_S = 0.25  # at most this much of the access log is lost in a cras
 MAX_PENDING = 100_000  # lines waiting for a blocked stderr; beyond it they are counted and dropped
 
 
-class AccessLine(msgspec.Struct):
+class AccessLine(msgspec.Struct, gc=False):  # no cycles: not tracked by the GC
     """One request, in the field order (and format) of every other JSON log line
     (gateway.ops.logs): time, level, logger, message, then the request's fields."""
 
