@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import secrets
@@ -304,8 +303,11 @@ class Gateway:
         self.started = False
         for task in self._tasks:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            # bounded: a task that ignored its cancellation must not keep the store open
+            _, stuck = await asyncio.wait(self._tasks, timeout=10)
+            for task in stuck:
+                log.error("task %s did not stop when cancelled; stopping without it", task)
         self._tasks.clear()
         settled = self.refresher.settled()
         if isinstance(settled, str):

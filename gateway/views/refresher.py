@@ -129,8 +129,12 @@ class Refresher:
             if self._network_from is not None:
                 held = max(0.0, self._network_at + self._holddown - time.monotonic())
                 timeout = held if timeout is None else min(timeout, held)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+            # arrives as the event is set (a commit while the gateway stops), and the loop
+            # would then wait on with nobody to stop it
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
             await asyncio.sleep(self._debounce)
             self._wake.clear()
             try:
