@@ -43,15 +43,22 @@ def start(data: Path, pki: Pki, demo: DemoData, **overrides: Any) -> RunningGate
     return RunningGateway(make_settings(data, pki, demo, **overrides), in_process=True).start()
 
 
+def fed_and_stopped(
+    data: Path, pki: Pki, demo: DemoData
+) -> tuple[RunningGateway, dict[tuple[str, str], tuple[int, str, bytes]]]:
+    """A gateway fed the demo network and stopped cleanly, and what it published."""
+    server = start(data, pki, demo)
+    try:
+        feed(server, pki, demo)
+        return server, published(server, pki)
+    finally:
+        server.stop()
+
+
 def test_a_clean_restart_serves_the_same_bytes_without_rendering(
     tmp_path: Path, pki: Pki, demo: DemoData
 ) -> None:
-    server = start(tmp_path, pki, demo)
-    try:
-        feed(server, pki, demo)
-        before = published(server, pki)
-    finally:
-        server.stop()
+    server, before = fed_and_stopped(tmp_path, pki, demo)
     checkpoint = server.gateway.checkpoint_path
     assert checkpoint.exists()
     again = start(tmp_path, pki, demo)
@@ -78,12 +85,7 @@ def test_a_clean_restart_serves_the_same_bytes_without_rendering(
 def test_a_checkpoint_that_no_longer_holds_is_not_used(
     tmp_path: Path, pki: Pki, demo: DemoData
 ) -> None:
-    server = start(tmp_path, pki, demo)
-    try:
-        feed(server, pki, demo)
-        before = published(server, pki)
-    finally:
-        server.stop()
+    server, before = fed_and_stopped(tmp_path, pki, demo)
     path = server.gateway.checkpoint_path
     raw = path.read_bytes()
     # another pseudonym key: every view would name other pseudonyms
@@ -101,12 +103,7 @@ def test_a_checkpoint_that_no_longer_holds_is_not_used(
 def test_an_unreadable_checkpoint_means_a_cold_start(
     tmp_path: Path, pki: Pki, demo: DemoData
 ) -> None:
-    server = start(tmp_path, pki, demo)
-    try:
-        feed(server, pki, demo)
-        before = published(server, pki)
-    finally:
-        server.stop()
+    server, before = fed_and_stopped(tmp_path, pki, demo)
     path = server.gateway.checkpoint_path
     path.write_bytes(path.read_bytes()[:1000])  # torn
     again = start(tmp_path, pki, demo)

@@ -130,6 +130,15 @@ def _href(view: str) -> str:
     return "/v1/" + view.replace("-rfc8345", "/rfc8345")
 
 
+def _item(
+    request: Request, principal: CurrentPrincipal, view: str, item_id: str, inm: str | None
+) -> Response:
+    """One item of a view, rendered on its own (``/v1/services/{id}``, ``/v1/history/{id}``)."""
+    views = request.app.state.gateway.cache.get(principal.id)
+    item = views.items.get((view, item_id))
+    return _send(request, principal.id, f"{view}/{item_id}", views, item, inm)
+
+
 @router.get("/views", response_model=ViewIndex, summary="The views this audience may read",
             responses={503: error(503)})  # fmt: skip
 async def index(request: Request, principal: CurrentPrincipal) -> Response:
@@ -200,9 +209,7 @@ async def service(
     service_id: Annotated[str, Path(max_length=256)],
     inm: IfNoneMatch = None,
 ) -> Response:
-    views = request.app.state.gateway.cache.get(principal.id)
-    item = views.items.get(("services", service_id))
-    return _send(request, principal.id, f"services/{service_id}", views, item, inm)
+    return _item(request, principal, "services", service_id, inm)
 
 
 @router.get("/incidents", response_model=IncidentsView, responses=_LIST,
@@ -242,9 +249,7 @@ async def service_history(
     service_id: Annotated[str, Path(max_length=256)],
     inm: IfNoneMatch = None,
 ) -> Response:
-    views = request.app.state.gateway.cache.get(principal.id)
-    item = views.items.get(("history", service_id))
-    return _send(request, principal.id, f"history/{service_id}", views, item, inm)
+    return _item(request, principal, "history", service_id, inm)
 
 
 @router.get("/topology", response_model=TopologyView, responses=_VIEW,
