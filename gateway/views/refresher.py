@@ -110,6 +110,7 @@ class Refresher:
         self._live_for: tuple[PolicySet, tuple[str, ...], dict[str, CompiledPolicy],
                               frozenset[int]] | None = None  # fmt: skip
         self._extra: dict[str, set[str]] = {}  # audience → views re-rendered on every change
+        self._daily: dict[str, frozenset[str]] = {}  # audience → views that move on at midnight
         # some live audience is not yet published at its policy's version or not indexed: the
         # plan then looks at every audience; once all are, it looks only at what changed
         self._unsettled = True
@@ -155,9 +156,8 @@ class Refresher:
         live, histories = self._live()
         full = await self._plan(snapshot, pending, live, now, histories)
         if self._day is not None and now.date() != self._day:
-            for audience, policy in live.items():  # a new day: the daily views move on
-                if daily := DAILY.get(policy.role, frozenset()) & set(policy.views):
-                    self._dirty.setdefault(audience, set()).update(daily)
+            for audience, daily in self._daily.items():  # a new day: the daily views move on
+                self._dirty.setdefault(audience, set()).update(daily)
         self._day = now.date()
         plans: list[_Plan] = []
         for audience, views in list(self._dirty.items()):
@@ -200,7 +200,7 @@ class Refresher:
             gc.freeze()
         self._last = snapshot
         self._boundary = self._moments.upcoming(now)
-        if any(DAILY.get(p.role, frozenset()) & set(p.views) for p in live.values()):
+        if self._daily:
             midnight = datetime.combine(now.date() + timedelta(days=1), daytime(), tzinfo=UTC)
             self._boundary = min(self._boundary or midnight, midnight)
         self._rendered_at = now
@@ -229,6 +229,11 @@ class Refresher:
             self._forget(audience)
         histories = frozenset(h for p in policies for h in p.history_hours)
         self._extra = {a: extra for a, p in live.items() if (extra := unknown_views(p))}
+        self._daily = {
+            a: daily
+            for a, p in live.items()
+            if (daily := DAILY.get(p.role, frozenset()) & set(p.views))
+        }
         self._live_for = (policies, audiences, live, histories)
         self._unsettled = True
         return live, histories
@@ -343,8 +348,7 @@ class Refresher:
             now = self._clock()
             if first is not None and first <= now:
                 return False  # a window opened, an alarm left a history: render as usual
-            daily = any(DAILY.get(p.role, frozenset()) & set(p.views) for p in live.values())
-            if daily and checkpoint.rendered_at.date() != now.date():
+            if self._daily and checkpoint.rendered_at.date() != now.date():
                 return False  # a new day: the daily views (availability history) move on
             for audience, views in loaded.items():
                 self._cache.publish(audience, views)
