@@ -80,7 +80,9 @@ class Gateway:
 
 def summary(cache: ViewCache, audience: str) -> Any:
     views = cache.get(audience)
-    return dict(views.contents), dict(views.item_contents), views.withheld
+    contents = {name: bytes(v.content()) for name, v in views.views.items()}
+    items = {key: bytes(item.content()) for key, item in views.items.items()}
+    return contents, items, views.withheld
 
 
 # -- one alarm on one interconnect ------------------------------------------------------------
@@ -126,7 +128,7 @@ def test_one_alarm_on_an_interconnect_renders_only_that_peers_views() -> None:
         assert rendered.pop("peer/acme") == 4
         assert set(rendered) == customers
         assert await gw.views() == await gw.fresh()
-        assert b"down" in gw.cache.get("peer/acme").contents["interconnects"]
+        assert b"down" in bytes(gw.cache.get("peer/acme").views["interconnects"].content())
 
     asyncio.run(main())
 
@@ -161,6 +163,38 @@ def test_a_node_alarm_reaches_every_audience_on_that_node() -> None:
                                       Severity.MAJOR, NOW - H),)))  # fmt: skip
         await gw.refresher.refresh()
         assert gw.refresher.renders["peer/acme"] > before["peer/acme"]
+        assert await gw.views() == await gw.fresh()
+
+    asyncio.run(main())
+
+
+def test_an_alarm_of_today_leaves_the_history_to_midnight_one_of_yesterday_renders_it() -> None:
+    async def main() -> None:
+        gw = demo_gateway()
+        await gw.refresher.refresh()
+        service = next(s for s in gw.snapshot.services.values() if s.endpoints)
+        audience, ref = f"customer/{service.customer}", service.endpoints[0]
+        policy = gw.refresher._live()[0][audience]
+        assert "history" in policy.views
+
+        async def rendered_after(*changes: Change) -> int:
+            before = gw.refresher.renders[audience]
+            gw.commit(*changes)
+            await gw.refresher.refresh()
+            assert await gw.views() == await gw.fresh()
+            return gw.refresher.renders[audience] - before
+
+        today = Alarm("al-today", ref, Severity.CRITICAL, NOW - H)  # NOW is noon
+        yesterday = Alarm("al-yday", ref, Severity.MAJOR, NOW - 13 * H, cleared_at=NOW - 11 * H)
+        # today's alarm: the views reading alarms (services, incidents, summary), not the
+        # history of past days; yesterday's: those and the history
+        of_today = await rendered_after(UpsertAlarms((today,)))
+        assert of_today > 0
+        assert await rendered_after(UpsertAlarms((yesterday,))) == of_today + 1
+        before = gw.refresher.renders[audience]
+        gw.now = NOW + 12 * H + timedelta(seconds=1)  # midnight: today's alarm is history now
+        await gw.refresher.refresh()
+        assert gw.refresher.renders[audience] > before
         assert await gw.views() == await gw.fresh()
 
     asyncio.run(main())

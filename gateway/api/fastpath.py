@@ -9,7 +9,7 @@ from gateway.api.deps import PRINCIPAL_KEY
 from gateway.api.paging import paging_params, select
 from gateway.policy.audit import AuditLog
 from gateway.security.identity import Principal
-from gateway.views import AudienceViews, RenderedView, ViewCache
+from gateway.views import AudienceViews, RenderedView, Served, ViewCache
 from gateway.views.cursor import CursorError, Cursors
 
 JSON = "application/json"
@@ -51,7 +51,7 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-def view_headers(view: RenderedView, link: str | None = None) -> dict[str, str]:
+def view_headers(view: Served, link: str | None = None) -> dict[str, str]:
     headers = {
         "ETag": view.etag,
         # the revision of this view's own content: never the global ingest counter, which
@@ -65,7 +65,7 @@ def view_headers(view: RenderedView, link: str | None = None) -> dict[str, str]:
     return headers
 
 
-def find_view(views: AudienceViews, path: str) -> tuple[str, RenderedView | None, str] | None:
+def find_view(views: AudienceViews, path: str) -> tuple[str, Served | None, str] | None:
     """(audit name, the view or None, media type) for a view path; None if it names no view."""
     known = VIEW_PATHS.get(path)
     if known is not None:
@@ -120,7 +120,7 @@ class ViewFastPath:
         await self.app(scope, receive, send)
 
     async def _serve(self, scope: dict[str, Any], send: Any, who: str, name: str,
-                     view: RenderedView | None, media: str) -> bool:  # fmt: skip
+                     view: Served | None, media: str) -> bool:  # fmt: skip
         """Answer from the cache; False to leave the request to the routes."""
         if view is None:
             return False
@@ -149,7 +149,7 @@ class ViewFastPath:
             return None
 
     async def _send(self, scope: dict[str, Any], send: Any, who: str, name: str,
-                    view: RenderedView, media: str, link: str | None) -> None:  # fmt: skip
+                    view: Served, media: str, link: str | None) -> None:  # fmt: skip
         # the routes' headers, from the one place that says what they are
         headers = [
             (k.lower().encode("latin-1"), v.encode("latin-1"))
@@ -161,12 +161,13 @@ class ViewFastPath:
             return
         # these bytes were scanned by the leak guard before they were published: sent as they
         # are, as the egress guard does for PRESCANNED responses
-        headers.append((b"content-length", str(len(view.body)).encode()))
+        body = view.body  # an item's is put together here: once
+        headers.append((b"content-length", str(len(body)).encode()))
         headers.append((b"content-type", media.encode()))
         # a list append: the audit log writes its buffer in batches, off the request path
         self._audit().disclosed(who, name, view.revision, view.policy_version, view.etag)
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": view.body})
+        await send({"type": "http.response.body", "body": body})
 
 
 def _if_none_match(scope: dict[str, Any]) -> str | None:

@@ -27,7 +27,7 @@ from gateway.api.public_models import (
     ViewIndex,
 )
 from gateway.leakguard.egress import PRESCANNED
-from gateway.views import AudienceViews, RenderedView
+from gateway.views import AudienceViews, Served
 from gateway.views.cursor import MAX_CURSOR, CursorError
 
 # a GET of a view that exists is answered by fastpath.ViewFastPath before it gets here: these
@@ -80,7 +80,7 @@ def _send(
     who: str,
     name: str,
     views: AudienceViews,
-    view: RenderedView | None,
+    view: Served | None,
     if_none_match: str | None,
     media_type: str = "application/json",
     link: str | None = None,

@@ -24,11 +24,11 @@ from pathlib import Path
 
 import msgspec
 
-from gateway.views.cache import AudienceViews, PageIndex, RenderedView
+from gateway.views.cache import AudienceViews, ItemView, PageIndex, RenderedView
 
 log = logging.getLogger("demarc.views")
 
-FORMAT = 1
+FORMAT = 2  # 2: items are slices of their view's body
 
 
 class _View(msgspec.Struct, array_like=True):
@@ -38,13 +38,23 @@ class _View(msgspec.Struct, array_like=True):
     policy_version: str
     keys: list[tuple[str, str]] | None = None
     bounds: list[int] | None = None
+    lo: int = 0
+    hi: int | None = None
+
+
+class _Item(msgspec.Struct, array_like=True):
+    view: str
+    id: str
+    start: int  # in the body of the view
+    end: int
+    etag: str
+    revision: int
+    policy_version: str
 
 
 class _Audience(msgspec.Struct, array_like=True):
     views: dict[str, _View]
-    items: list[tuple[str, str, _View]]
-    contents: dict[str, bytes]
-    item_contents: list[tuple[str, str, bytes]]
+    items: list[_Item]
     withheld: list[str]
 
 
@@ -80,6 +90,8 @@ def _view(view: RenderedView) -> _View:
         view.policy_version,
         list(pages.keys) if pages is not None else None,
         list(pages.bounds) if pages is not None else None,
+        view.lo,
+        view.hi,
     )
 
 
@@ -87,7 +99,25 @@ def _rendered(view: _View) -> RenderedView:
     pages = None
     if view.keys is not None and view.bounds is not None:
         pages = PageIndex([tuple(k) for k in view.keys], view.bounds)  # type: ignore[misc]
-    return RenderedView(view.body, view.etag, view.revision, view.policy_version, pages)
+    return RenderedView(view.body, view.etag, view.revision, view.policy_version, pages,
+                        view.lo, view.hi)  # fmt: skip
+
+
+def _items(
+    audience: str, a: _Audience, views: dict[str, RenderedView]
+) -> dict[tuple[str, str], ItemView]:
+    out = {}
+    for i in a.items:
+        source = views[i.view].body
+        out[i.view, i.id] = ItemView(
+            audience, i.view, source, i.start, i.end, i.etag, i.revision, i.policy_version
+        )
+    return out
+
+
+def _audience(audience: str, a: _Audience) -> AudienceViews:
+    views = {name: _rendered(v) for name, v in a.views.items()}
+    return AudienceViews(views, _items(audience, a, views), frozenset(a.withheld))
 
 
 def save(path: Path, checkpoint: Checkpoint, secret: bytes) -> None:
@@ -102,9 +132,10 @@ def save(path: Path, checkpoint: Checkpoint, secret: bytes) -> None:
         audiences={
             audience: _Audience(
                 views={name: _view(v) for name, v in views.views.items()},
-                items=[(v, i, _view(r)) for (v, i), r in views.items.items()],
-                contents=dict(views.contents),
-                item_contents=[(v, i, b) for (v, i), b in views.item_contents.items()],
+                items=[
+                    _Item(v, i, r.start, r.end, r.etag, r.revision, r.policy_version)
+                    for (v, i), r in views.items.items()
+                ],
                 withheld=sorted(views.withheld),
             )
             for audience, views in checkpoint.audiences.items()
@@ -137,14 +168,9 @@ def take(path: Path, secret: bytes) -> Checkpoint | None:
     if data.format != FORMAT or data.secret != secret_digest(secret):
         log.info("view checkpoint %s is of another format or key: rendering every view", path)
         return None
-    audiences = {
-        audience: AudienceViews(
-            views={name: _rendered(v) for name, v in a.views.items()},
-            items={(v, i): _rendered(r) for v, i, r in a.items},
-            contents=a.contents,
-            item_contents={(v, i): b for v, i, b in a.item_contents},
-            withheld=frozenset(a.withheld),
-        )
-        for audience, a in data.audiences.items()
-    }
+    try:
+        audiences = {audience: _audience(audience, a) for audience, a in data.audiences.items()}
+    except KeyError as exc:  # an item of a view the file does not hold
+        log.warning("view checkpoint %s inconsistent (%s): rendering every view", path, exc)
+        return None
     return Checkpoint(data.revision, data.kinds, data.rendered_at, data.policies, audiences)

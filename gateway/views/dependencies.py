@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TypeVar
 
-from gateway.disclosure import DEPENDS, CompiledPolicy
+from gateway.disclosure import DAILY, DEPENDS, CompiledPolicy
 from gateway.disclosure.reads import (
     NETWORK_VIEWS,
     audience_refs,
@@ -85,19 +87,32 @@ def _discard(index: dict[K, set[str]], key: K, audience: str) -> None:
             del index[key]
 
 
-def touched(changes: Iterable[Change], before: Snapshot) -> tuple[Touched, set[str], bool]:
-    """What ``changes`` touched: (kind, resource) pairs, customers whose services changed, and
-    whether anything else changed (a topology, or a change of a type not known here)."""
-    refs: Touched = set()
-    customers: set[str] = set()
+@dataclass(slots=True)
+class Touches:
+    """What a set of changes touched."""
+
+    refs: Touched = field(default_factory=set)  # (kind, resource) pairs
+    # of ``refs``, those whose change reaches back before today (UTC): the only ones that
+    # can alter the daily views (availability history: complete past days only)
+    past: Touched = field(default_factory=set)
+    customers: set[str] = field(default_factory=set)  # whose services changed
+    everything: bool = False  # a topology, or a change of a type not known here
+
+
+def touched(changes: Iterable[Change], before: Snapshot, today: datetime) -> Touches:
+    """What ``changes`` touched; ``today`` is the start of the current UTC day."""
+    out = Touches()
+    refs, past = out.refs, out.past
     for change in changes:
         match change:
             case UpsertAlarms(alarms=alarms):
                 for alarm in alarms:
                     old = before.alarms.get(alarm.alarm_id)  # an alarm can move: both places
-                    for where in (alarm.resource, old.resource if old else None):
-                        if where is not None:
-                            refs.add((Kind.ALARMS, where))
+                    for version in (alarm, old):
+                        if version is not None and version.resource is not None:
+                            refs.add((Kind.ALARMS, version.resource))
+                            if version.raised_at < today:
+                                past.add((Kind.ALARMS, version.resource))
             case PruneAlarms(alarm_ids=ids):
                 # retention: what it drops is past every history, but the views that read
                 # those resources are the ones to check
@@ -105,23 +120,29 @@ def touched(changes: Iterable[Change], before: Snapshot) -> tuple[Touched, set[s
                     pruned = before.alarms.get(alarm_id)
                     if pruned is not None and pruned.resource is not None:
                         refs.add((Kind.ALARMS, pruned.resource))
+                        past.add((Kind.ALARMS, pruned.resource))
             case AddMetricSamples(samples=samples):
                 refs.update((Kind.METRICS, s.resource) for s in samples)
             case UpsertMaintenance(windows=windows):
                 for window in windows:
                     old_mw = before.maintenance.get(window.maintenance_id)
-                    for ref in (*window.resources, *(old_mw.resources if old_mw else ())):
-                        refs.add((Kind.MAINTENANCE, ref))
+                    for mw in (window, old_mw):
+                        if mw is None:
+                            continue
+                        refs.update((Kind.MAINTENANCE, ref) for ref in mw.resources)
+                        if mw.start < today:
+                            past.update((Kind.MAINTENANCE, ref) for ref in mw.resources)
             case UpsertServices(services=services):
                 for service in services:
-                    customers.add(service.customer)
+                    out.customers.add(service.customer)
                     if (was := before.services.get(service.service_id)) is not None:
-                        customers.add(was.customer)  # a service moved: its old owner too
+                        out.customers.add(was.customer)  # a service moved: its old owner too
             case DeleteServices(service_ids=ids):
-                customers.update(s.customer for i in ids if (s := before.services.get(i)))
+                out.customers.update(s.customer for i in ids if (s := before.services.get(i)))
             case _:  # a topology, or a change this planner does not know: everything
-                return refs, customers, True
-    return refs, customers, False
+                out.everything = True
+                return out
+    return out
 
 
 def stale_views(
@@ -130,16 +151,22 @@ def stale_views(
     live: Mapping[str, CompiledPolicy],
     *,
     links_changed: bool,
+    past: Touched | None = None,
 ) -> Stale:
     """The views of ``live`` audiences that data changed on ``refs`` can alter, and, when the
     live state of internal links changed (``links_changed``: ``Snapshot.link_states``), every
     audience's views that read it network-wide. An alarm on an internal link that leaves its
-    state as it was (not critical, say) reaches no network view: they do not read it."""
+    state as it was (not critical, say) reaches no network view: they do not read it. The
+    daily views (``DAILY``) are stale only for changes in ``past`` (all of ``refs`` when it is
+    None): an alarm raised today reaches them at midnight, when they all move on anyway."""
     out: Stale = {}
     for kind, ref in refs:
+        reaches_past = past is None or (kind, ref) in past
         for audience in index.audiences(ref):
             if (policy := live.get(audience)) is not None:
                 views = views_reading(policy.role, policy.views, kind, scoped=True)
+                if not reaches_past:
+                    views -= DAILY.get(policy.role, frozenset())
                 out.setdefault(audience, set()).update(views)
     if links_changed:
         for audience, policy in live.items():

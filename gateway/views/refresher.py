@@ -254,14 +254,16 @@ class Refresher:
             snapshot is before
             or revisions == list(range(before.revision + 1, snapshot.revision + 1))
         )
-        refs, customers, everything = touched((c.change for c in pending), before or snapshot)
-        if before is None or not accounted or everything:
+        today = datetime.combine(now.astimezone(UTC).date(), daytime(), tzinfo=UTC)
+        touches = touched((c.change for c in pending), before or snapshot, today)
+        refs = touches.refs
+        if before is None or not accounted or touches.everything:
             self._index.clear()
             await asyncio.to_thread(self._rescope, snapshot, list(live), histories, now)
             self._dirty = {audience: set(policy.views) for audience, policy in live.items()}
             self._network_at, self._network_from = time.monotonic(), None
             return True
-        rescoped = {f"customer/{name}" for name in customers}
+        rescoped = {f"customer/{name}" for name in touches.customers}
         if self._unsettled or rescoped:
             if missing := [a for a in live if a not in self._index]:  # e.g. after a warm start
                 await asyncio.to_thread(self._index_all, snapshot, missing)
@@ -273,7 +275,9 @@ class Refresher:
                     self._index.update(snapshot, audience)
         for audience, extra in self._extra.items():
             self._dirty.setdefault(audience, set()).update(extra)
-        refs |= self._moments.due(snapshot, now)  # what the clock changed since the last time
+        # what the clock changed since the last time: windows opening, alarms leaving a
+        # history of hours; never a past day's figures (``past``: those change at midnight)
+        refs |= self._moments.due(snapshot, now)
         if histories != self._moments.hours:
             await asyncio.to_thread(self._moments.rebuild, snapshot, histories, now)
         for committed in pending:
@@ -285,7 +289,8 @@ class Refresher:
             at = time.monotonic()
             if at >= self._network_at + self._holddown:
                 links_due, self._network_at, self._network_from = True, at, None
-        merge(self._dirty, stale_views(refs, self._index, live, links_changed=links_due))
+        stale = stale_views(refs, self._index, live, links_changed=links_due, past=touches.past)
+        merge(self._dirty, stale)
         return False
 
     def _rescope(
