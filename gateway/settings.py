@@ -163,7 +163,8 @@ class Settings(BaseSettings):
         ge=0,
         le=60,
         description="peer topology views follow internal link changes at most this often "
-        "(the first change after a quiet hold-down at once); 0: after every change",
+        "(the first change after a quiet hold-down at once), and at least 4 times as long as "
+        "rendering them took last; 0: after every change",
     )
     retention: Retention = Retention()
     accept_data_loss: bool = Field(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -362,6 +363,51 @@ def test_a_burst_of_internal_link_changes_renders_topologies_once_more_after_the
         finally:
             runner.cancel()
         assert renders() == quiet + 4
+        assert await gw.views() == await gw.fresh()
+
+    asyncio.run(main())
+
+
+def test_slow_network_views_hold_down_longer_than_the_setting(monkeypatch: Any) -> None:
+    """Network views that take long to render wait NETWORK_BACKOFF times that long before
+    following internal links again, so they cannot take most of the CPU (RFC 8405 backs off)."""
+    import gateway.views.refresher as refresher_module
+
+    real = refresher_module.render
+
+    def slow_render(policy: Any, snapshot: Snapshot, audience: str, *args: Any) -> Any:
+        if {"topology", "topology-rfc8345"} & set(args[2]):
+            time.sleep(0.1)  # a large network's all-pairs computation, in small
+        return real(policy, snapshot, audience, *args)
+
+    monkeypatch.setattr(refresher_module, "render", slow_render)
+
+    async def main() -> None:
+        gw = demo_gateway()
+        policies = PolicySet(compile_policy(p) for p in gw.loaded)
+        gw.refresher = Refresher(
+            gw.cache, lambda: gw.snapshot, lambda: gw.audiences, lambda: policies,
+            SECRET, clock=lambda: gw.now, screen=Screen(enabled=False), debounce_s=0,
+            network_holddown_s=0.05,
+        )  # fmt: skip
+        await gw.refresher.refresh()
+        peers = sum(1 for a in gw.audiences if a.startswith("peer/"))
+        held = gw.refresher.network_holddown()
+        assert held >= refresher_module.NETWORK_BACKOFF * 0.1 * peers > 0.05
+        internal = next(lk for lk in gw.snapshot.topology.links if lk.kind.value == "internal")
+        before = gw.refresher.renders["peer/acme"]
+        await asyncio.sleep(0.1)  # past the setting, well within the backed-off hold-down
+        ref = ResourceRef(link=internal.link_id)
+        gw.commit(UpsertAlarms((Alarm("al-down", ref, Severity.CRITICAL, NOW - H),)))
+        await gw.refresher.refresh()
+        assert gw.refresher.renders["peer/acme"] == before  # held down
+        assert gw.cache.revision == gw.snapshot.revision - 1
+        runner = asyncio.create_task(gw.refresher.run())
+        try:
+            await gw.refresher.wait_for(gw.snapshot.revision, timeout=30)
+        finally:
+            runner.cancel()
+        assert gw.refresher.renders["peer/acme"] == before + 2
         assert await gw.views() == await gw.fresh()
 
     asyncio.run(main())

@@ -24,6 +24,7 @@ from gateway.disclosure import (
     render,
 )
 from gateway.disclosure.project import Settled
+from gateway.disclosure.reads import NETWORK_VIEWS
 from gateway.leakguard.screen import Screen
 from gateway.model import Snapshot
 from gateway.store.base import Committed
@@ -42,6 +43,10 @@ from gateway.views.dependencies import (
 log = logging.getLogger("demarc.views")
 
 Clock = Callable[[], datetime]
+#: network views take at most 1 / NETWORK_BACKOFF of the time: the hold-down after rendering
+#: them is at least this many times as long as that render took (at 30k nodes the 20 peers'
+#: all-pairs computations take seconds: a 1 s hold-down would have them render all the time)
+NETWORK_BACKOFF = 4.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +104,9 @@ class Refresher:
         self._holddown = network_holddown_s
         self._network_at = -math.inf  # time.monotonic() of the last network-view render
         self._network_from: int | None = None  # first revision whose link change is unrendered
+        self._network_cost = 0.0  # seconds the network views of every audience last took
+        self._network_due = False  # this refresh renders them for every audience
+        self._network_spent = 0.0  # seconds rendering network views in this refresh
         self._rendered_at: datetime | None = None  # the clock time of the last refresh
         self._refreshed = asyncio.Condition()
         self._serial = asyncio.Lock()
@@ -128,7 +136,7 @@ class Refresher:
             if self._boundary is not None:
                 timeout = max(0.0, (self._boundary - self._clock()).total_seconds())
             if self._network_from is not None:
-                held = max(0.0, self._network_at + self._holddown - time.monotonic())
+                held = max(0.0, self._network_at + self.network_holddown() - time.monotonic())
                 timeout = held if timeout is None else min(timeout, held)
             # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
             # arrives as the event is set (a commit while the gateway stops), and the loop
@@ -169,7 +177,7 @@ class Refresher:
             else:  # e.g. a metric in a customer's scope: none of its views reads metrics
                 del self._dirty[audience]
         results: list[AudienceViews | None] = []
-        started = time.perf_counter()
+        started, self._network_spent = time.perf_counter(), 0.0
         for start in range(0, len(plans), self._slice):
             # slices: between them the event loop runs without competing for the GIL
             chunk = plans[start : start + self._slice]
@@ -178,6 +186,8 @@ class Refresher:
             )
         if plans:
             self.on_rendered(time.perf_counter() - started)
+        if self._network_due:
+            self._network_cost, self._network_due = self._network_spent, False
         if self.screen.enabled:
             # the live terms follow every commit, rendered or not: the egress guard scans
             # errors and documents with them (a no-op when a render already brought them here)
@@ -262,6 +272,7 @@ class Refresher:
             await asyncio.to_thread(self._rescope, snapshot, list(live), histories, now)
             self._dirty = {audience: set(policy.views) for audience, policy in live.items()}
             self._network_at, self._network_from = time.monotonic(), None
+            self._network_due = True
             return True
         rescoped = {f"customer/{name}" for name in touches.customers}
         if self._unsettled or rescoped:
@@ -287,11 +298,20 @@ class Refresher:
         links_due = False
         if self._network_from is not None:
             at = time.monotonic()
-            if at >= self._network_at + self._holddown:
+            if at >= self._network_at + self.network_holddown():
                 links_due, self._network_at, self._network_from = True, at, None
+        self._network_due = links_due
         stale = stale_views(refs, self._index, live, links_changed=links_due, past=touches.past)
         merge(self._dirty, stale)
         return False
+
+    def network_holddown(self) -> float:
+        """How long network views wait after rendering before following internal link
+        changes again: the setting, or, once it is not 0, ``NETWORK_BACKOFF`` times what
+        rendering them took last (an IGP backs its SPF off exponentially: RFC 8405)."""
+        if self._holddown <= 0:
+            return 0.0
+        return max(self._holddown, NETWORK_BACKOFF * self._network_cost)
 
     def _rescope(
         self, snapshot: Snapshot, audiences: list[str], hours: frozenset[int], now: datetime
@@ -392,10 +412,13 @@ class Refresher:
                 pseudonym = Pseudonymizer(audience_key(self._secret, plan.audience))
                 self._pseudonyms[plan.audience] = pseudonym
             self.renders[plan.audience] += len(plan.views)
+            began = time.perf_counter()
             try:
                 rendered = render(
                     plan.policy, snapshot, plan.audience, pseudonym, now, plan.views, settled
                 )
+                if plan.views & NETWORK_VIEWS.get(plan.policy.role, frozenset()):
+                    self._network_spent += time.perf_counter() - began
                 previous = self._cache.get(plan.audience)
                 keep = frozenset(plan.policy.views) - plan.views
                 views = build_views(
