@@ -172,3 +172,45 @@ def test_view_cache_publish_get_drop() -> None:
     cache.drop(AUD)
     cache.drop(AUD)  # dropping twice is harmless
     assert cache.get(AUD).views == {}
+
+
+def _history(n: int, down: int = -1) -> Rows:
+    days = [{"date": f"2026-{1 + d // 28:02d}-{1 + d % 28:02d}", "availability_pct": 100.0}
+            for d in range(90)]  # fmt: skip
+    return {"history": [
+        {"id": f"svc-{k}", "days": [dict(day, availability_pct=99.0) if k == down else day
+                                    for day in days]}
+        for k in range(n)
+    ]}  # fmt: skip
+
+
+def test_a_packed_view_serves_the_same_bytes_etags_items_and_pages_kept_small() -> None:
+    from gateway.views.cache import page_of
+
+    plain = build_views(AUD, AudienceViews(), _history(30), 1, "v1")
+    packed = build_views(AUD, AudienceViews(), _history(30), 1, "v1", packed=frozenset({"history"}))
+    a, b = plain.views["history"], packed.views["history"]
+    assert b.packed and not a.packed
+    assert (b.body, b.etag) == (a.body, a.etag)
+    assert len(b.data) * 10 < len(a.data)  # quiet days: it packs well
+    assert {k: (i.body, i.etag) for k, i in packed.items.items()} == {
+        k: (i.body, i.etag) for k, i in plain.items.items()
+    }
+    assert a.pages is not None and b.pages is not None
+
+    def cursor(key: Any) -> str:
+        return "c-" + key[0]
+
+    for start, end in ((0, 10), (10, 20), (20, 30)):
+        pa, ta = page_of(a, a.pages, start, end, cursor)
+        pb, tb = page_of(b, b.pages, start, end, cursor)
+        assert (pb.body, pb.etag, tb) == (pa.body, pa.etag, ta)
+    # one service's history changes: its item gets a new ETag, the others keep theirs
+    again = build_views(AUD, packed, _history(30, down=3), 2, "v1", packed=frozenset({"history"}))
+    changed = {k for k, i in again.items.items() if i.etag != packed.items[k].etag}
+    assert changed == {("history", "svc-3")}
+    assert again.views["history"].etag != b.etag
+    assert again.items[("history", "svc-4")].body == packed.items[("history", "svc-4")].body
+    # and nothing changes: the packed bytes are carried as they are
+    same = build_views(AUD, again, _history(30, down=3), 3, "v1", packed=frozenset({"history"}))
+    assert same.views["history"] is again.views["history"]

@@ -28,11 +28,11 @@ from gateway.views.cache import AudienceViews, ItemView, PageIndex, RenderedView
 
 log = logging.getLogger("demarc.views")
 
-FORMAT = 2  # 2: items are slices of their view's body
+FORMAT = 3  # 2: items are slices of their view's body; 3: views may be packed
 
 
 class _View(msgspec.Struct, array_like=True):
-    body: bytes
+    data: bytes
     etag: str
     revision: int
     policy_version: str
@@ -40,6 +40,7 @@ class _View(msgspec.Struct, array_like=True):
     bounds: list[int] | None = None
     lo: int = 0
     hi: int | None = None
+    packed: bool = False
 
 
 class _Item(msgspec.Struct, array_like=True):
@@ -84,7 +85,7 @@ def secret_digest(secret: bytes) -> str:
 def _view(view: RenderedView) -> _View:
     pages = view.pages
     return _View(
-        view.body,
+        view.data,
         view.etag,
         view.revision,
         view.policy_version,
@@ -92,6 +93,7 @@ def _view(view: RenderedView) -> _View:
         list(pages.bounds) if pages is not None else None,
         view.lo,
         view.hi,
+        view.packed,
     )
 
 
@@ -99,8 +101,8 @@ def _rendered(view: _View) -> RenderedView:
     pages = None
     if view.keys is not None and view.bounds is not None:
         pages = PageIndex([tuple(k) for k in view.keys], view.bounds)  # type: ignore[misc]
-    return RenderedView(view.body, view.etag, view.revision, view.policy_version, pages,
-                        view.lo, view.hi)  # fmt: skip
+    return RenderedView(view.data, view.etag, view.revision, view.policy_version, pages,
+                        view.lo, view.hi, view.packed)  # fmt: skip
 
 
 def _items(
@@ -108,9 +110,8 @@ def _items(
 ) -> dict[tuple[str, str], ItemView]:
     out = {}
     for i in a.items:
-        source = views[i.view].body
         out[i.view, i.id] = ItemView(
-            audience, i.view, source, i.start, i.end, i.etag, i.revision, i.policy_version
+            audience, i.view, views[i.view], i.start, i.end, i.etag, i.revision, i.policy_version
         )
     return out
 

@@ -422,8 +422,9 @@ class Refresher:
                 previous = self._cache.get(plan.audience)
                 keep = frozenset(plan.policy.views) - plan.views
                 views = build_views(
-                    plan.audience, previous, rendered, snapshot.revision, plan.policy.version, keep
-                )
+                    plan.audience, previous, rendered, snapshot.revision, plan.policy.version,
+                    keep, DAILY.get(plan.policy.role, frozenset()),
+                )  # fmt: skip
                 if self.screen.enabled:
                     guard = self.screen.guard_for(plan.audience, plan.policy, snapshot)
                     views, _ = screen_views(self.screen, plan.audience, guard, views, previous)
