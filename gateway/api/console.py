@@ -40,10 +40,11 @@ _PAGE: dict[int | str, dict[str, Any]] = {
 }
 _ASSET: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "A script or style of the console",
+        "description": "A script, style or icon of the console",
         "content": {
             "text/javascript": {"schema": {"type": "string"}},
             "text/css": {"schema": {"type": "string"}},
+            "image/svg+xml": {"schema": {"type": "string"}},
         },
     },
     **errors(404),

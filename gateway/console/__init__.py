@@ -7,7 +7,11 @@ from pathlib import Path
 
 STATIC = Path(__file__).parent / "static"
 SHELL = Path(__file__).parent / "shell.html"
-_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+_TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
 
 
 @dataclass(frozen=True, slots=True)
