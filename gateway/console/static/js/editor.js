@@ -128,16 +128,16 @@ function policyEditor(text, readOnly) {
     }
     if (mine !== asked) return; // a newer text was sent meanwhile
     area.setAttribute('aria-invalid', body.valid ? 'false' : 'true');
-    report.replaceChildren(body.valid ? validMessage(body) : problemList(body.problems, area));
+    report.replaceChildren(body.valid ? validMessage(body) : problemList(body.problems, area, where));
   };
   area.addEventListener('input', () => {
     clearTimeout(timer);
     timer = setTimeout(validate, 250);
   });
-  const where = () => {
+  function where() {
     const before = area.value.slice(0, area.selectionStart).split('\n');
     caret.textContent = `Line ${before.length}, column ${before[before.length - 1].length + 1}`;
-  };
+  }
   for (const ev of ['keyup', 'click', 'focus', 'input']) area.addEventListener(ev, where);
   const node = h('div', {}, h('label', { for: 'policy-text', text: 'Policy (YAML, checked against schemas/policy.schema.json as you type)' }),
     area, caret, report);
@@ -154,7 +154,7 @@ function validMessage(body) {
   return box;
 }
 
-function problemList(problems, area) {
+function problemList(problems, area, moved) {
   return h('div', { class: 'banner bad' },
     h('p', { text: `${problems.length} problem${problems.length === 1 ? '' : 's'}:` }),
     h('ul', { class: 'problems' }, problems.map((p) => {
@@ -162,7 +162,7 @@ function problemList(problems, area) {
       const label = at ? `Line ${at.line}, column ${at.column}: ${p.message}` : `${p.where}: ${p.message}`;
       return h('li', {}, at ? h('button', {
         type: 'button', class: 'link', text: label, 'data-line': at.line, 'data-column': at.column,
-        onclick: () => goTo(area, at.line, at.column),
+        onclick: () => { goTo(area, at.line, at.column); moved(); },
       }) : label);
     })));
 }
