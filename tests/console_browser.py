@@ -119,6 +119,5 @@ def record_timings(name: str, timings: dict[str, dict[str, Any]]) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / f"{name}.json").write_text(json.dumps(timings, indent=2), encoding="utf-8")
     for page, t in timings.items():
-        print(
-            f"{page}: interactive {t['dom_interactive_ms']:.0f} ms, data {t['data_ready_ms']:.0f} ms"
-        )
+        shown = f"interactive {t['dom_interactive_ms']:.0f} ms, data {t['data_ready_ms']:.0f} ms"
+        print(f"{page}: {shown}")

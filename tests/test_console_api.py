@@ -105,7 +105,7 @@ def test_a_browser_change_needs_same_origin_and_the_token(
                 "x-demarc-csrf": token,
             },
             "csrf-cross-site",
-        ),  # fmt: skip
+        ),
         ({"sec-fetch-site": "same-site", "x-demarc-csrf": token}, "csrf-cross-site"),
         ({"origin": "https://evil.example", "x-demarc-csrf": token}, "csrf-cross-origin"),
         ({"origin": "null", "x-demarc-csrf": token}, "csrf-cross-origin"),
@@ -149,7 +149,7 @@ def test_a_forged_empty_post_no_longer_activates_a_draft(
             "sec-fetch-site": "cross-site",
             "sec-fetch-mode": "no-cors",
             "origin": "https://evil.example",
-        },  # fmt: skip
+        },
     )
     assert forged.status_code == 403
     assert alice.get(f"/v1/admin/drafts/{draft['id']}").json()["state"] == "open"

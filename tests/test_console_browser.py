@@ -45,6 +45,10 @@ def _with_typo(doc: dict[str, Any]) -> None:
     doc["disclose"]["alarm"][TYPO] = 48
 
 
+def _narrow(doc: dict[str, Any]) -> None:
+    doc["disclose"]["interconnect"]["fields"] = ["id"]
+
+
 def _position(text: str, word: str) -> tuple[int, int]:
     for number, line in enumerate(text.splitlines(), 1):
         if word in line:
@@ -190,8 +194,7 @@ def test_refusals_a_browser_meets(browser: Browser, server: RunningGateway, pki:
     # a page on another site posts an empty body to activate a narrowing draft (a "simple"
     # request: no preflight); the browser presents alice's certificate, the guard refuses
     with server.client("internal", STAFF, pki) as api:
-        text = policy_text("peer-northwind.yaml",
-                           lambda d: d["disclose"]["interconnect"].update(fields=["id"]))  # fmt: skip
+        text = policy_text("peer-northwind.yaml", _narrow)
         draft = api.post("/v1/admin/drafts", json={"text": text}).json()["id"]
         refused = server.gateway.tls_rejections.counts["csrf-cross-site"]
         target = f"{server.internal_url}/v1/admin/drafts/{draft}/activate"

@@ -83,9 +83,14 @@ def test_a_withheld_field_says_which_list_leaves_it_out(internal: Client) -> Non
 
 
 def test_a_shared_circuit_id_names_the_identifiers_rule_and_its_line(internal: Client) -> None:
-    doc = internal(STAFF).get(
-        "/v1/admin/explain", params={"audience": "peer/acme", "view": "interconnects", "item": 0}
-    ).json()
+    doc = (
+        internal(STAFF)
+        .get(
+            "/v1/admin/explain",
+            params={"audience": "peer/acme", "view": "interconnects", "item": 0},
+        )
+        .json()
+    )
     assert doc["policy"]["number"] == 1 and doc["policy"]["audience"] == "peer/acme"
     ident = next(f for f in doc["item"]["fields"] if f["field"] == "id")
     assert ident["rule"]["path"] == "disclose.interconnect.fields[0]"
@@ -97,9 +102,11 @@ def test_a_shared_circuit_id_names_the_identifiers_rule_and_its_line(internal: C
 def test_a_customer_without_its_own_policy_is_explained_by_customer_star(
     internal: Client,
 ) -> None:
-    doc = internal(STAFF).get(
-        "/v1/admin/explain", params={"audience": "customer/initech", "view": "services"}
-    ).json()
+    doc = (
+        internal(STAFF)
+        .get("/v1/admin/explain", params={"audience": "customer/initech", "view": "services"})
+        .json()
+    )
     assert doc["policy"]["audience"] == "customer/*"
     assert doc["rule"]["path"] == "disclose.service"
 
@@ -107,9 +114,11 @@ def test_a_customer_without_its_own_policy_is_explained_by_customer_star(
 def test_a_view_the_policy_does_not_disclose_is_explained_as_default_deny(
     internal: Client,
 ) -> None:
-    doc = internal(STAFF).get(
-        "/v1/admin/explain", params={"audience": "peer/northwind", "view": "alarms"}
-    ).json()
+    doc = (
+        internal(STAFF)
+        .get("/v1/admin/explain", params={"audience": "peer/northwind", "view": "alarms"})
+        .json()
+    )
     assert doc["published"] is False and doc["items"] == []
     assert "no rule disclose.alarm" in doc["reason"]
 
@@ -123,6 +132,9 @@ def test_explain_refuses_what_it_cannot_name(internal: Client) -> None:
     ):
         got = staff.get("/v1/admin/explain", params=params)
         assert got.status_code == 404, (params, got.text)
-    assert internal("source/feeder").get(
-        "/v1/admin/explain", params={"audience": "peer/acme", "view": "alarms"}
-    ).status_code == 403
+    assert (
+        internal("source/feeder")
+        .get("/v1/admin/explain", params={"audience": "peer/acme", "view": "alarms"})
+        .status_code
+        == 403
+    )

@@ -19,7 +19,8 @@ async function main() {
   const body = document.body;
   const page = body.dataset.page;
   for (const link of document.querySelectorAll('nav a[data-nav]')) {
-    if (link.dataset.nav === page || (page === 'audience' && link.dataset.nav === 'audiences')) {
+    const here = link.dataset.nav === page && !(page === 'draft' && body.dataset.args);
+    if (here || (page === 'audience' && link.dataset.nav === 'audiences')) {
       link.setAttribute('aria-current', 'page');
     }
   }

@@ -54,11 +54,12 @@ export async function renderDiff(draft, node) {
         cell(fieldList(d.fields.published)), cell(fieldList(d.fields.withdrawn)), cell(tag(widening))));
     }
   }
-  node.replaceChildren(
+  node.replaceChildren(...[
     h('h3', { text: `Disclosure diff: draft version ${doc.draft_version} against ${doc.active_version || 'no policy'}` }),
     verdict, problems,
     table('What the policy text changes', ['Kind', 'Aspect', 'Before', 'After', 'Added / removed', 'Widens?'], changes.length ? changes : [h('tr', {}, h('td', { colspan: 6, text: 'No change to the policy text.' }))]),
-    table('What each audience would newly get or lose, from live data', ['Audience', 'View', 'Status', 'Objects', 'Fields newly published', 'Fields withdrawn', 'Widens?'], live));
+    table('What each audience would newly get or lose, from live data', ['Audience', 'View', 'Status', 'Objects', 'Fields newly published', 'Fields withdrawn', 'Widens?'], live),
+  ].filter(Boolean));
 }
 
 function tag(widening) {
