@@ -68,6 +68,7 @@ function tag(widening) {
 
 function show(value) {
   if (value === null || value === undefined) return null;
+  if (Array.isArray(value)) return value.join(', ');  // wraps on a laptop's screen
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
