@@ -16,7 +16,8 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from gateway import __doc__ as _about
-from gateway.api import admin, ingest, policies, public
+from gateway.api import admin, console, explain, ingest, policies, public
+from gateway.api.csrf import BrowserGuard, csrf_token
 from gateway.api.deps import (
     PRINCIPAL_KEY,
     IdentityMiddleware,
@@ -29,6 +30,7 @@ from gateway.api.fastpath import ViewFastPath
 from gateway.api.head import HeadAsGet
 from gateway.api.openapi import document
 from gateway.api.ratelimit import RateLimit, TokenBuckets
+from gateway.console import load_assets, load_shell
 from gateway.disclosure import PolicySet
 from gateway.errors import ConfigError
 from gateway.ingest import DEFAULT_SEVERITIES, AlertLabelMap, AlertStats
@@ -392,9 +394,17 @@ def create_internal_app(gateway: Gateway) -> AccessLog:
     app.include_router(ingest.router)
     app.include_router(admin.router)
     app.include_router(policies.router)
+    app.include_router(explain.router)
+    # the staff console (issue 19): pages and files from memory, its token per principal
+    app.include_router(console.router)
+    app.state.console_assets = load_assets()
+    app.state.console_shell = load_shell()
+    app.state.csrf_token = lambda principal: csrf_token(gateway._secret, principal)
+    # a client certificate in a browser is ambient authority: changes need origin and token
+    guarded = BrowserGuard(app, gateway._secret, gateway.tls_rejections.record)
     return AccessLog(
         IdentityMiddleware(
-            _rate_limited(gateway, app, "internal"),
+            _rate_limited(gateway, guarded, "internal"),
             lambda: gateway.registry,
             INTERNAL_ROLES,
             gateway.tls_rejections,

@@ -16,6 +16,7 @@ RANKS = {
     "gateway.settings": 2,  # reads model types (severities)
     "gateway.security": 1,
     "gateway.pki": 1,
+    "gateway.console": 1,  # the staff console's files (issue 19), served by gateway.api
     "gateway.ingest": 2,
     "gateway.store": 2,
     "gateway.disclosure": 3,

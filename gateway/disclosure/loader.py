@@ -127,6 +127,17 @@ def parse_policy(text: str, source: str = "<draft>") -> LoadedPolicy:
     return LoadedPolicy(policy=policy, source=source, text=text, digest=digest)
 
 
+def source_positions(text: str) -> dict[Path_, Position]:
+    """Line and column (1-based) of every key and list item of a policy text, by path: what
+    explanations point at (``("disclose", "alarm", "fields", 3)`` is the fourth field listed).
+    The text must be one that parses (a stored version or draft)."""
+    root, _ = _compose(text)
+    positions: dict[Path_, Position] = {}
+    if root is not None:
+        _walk(root, (), positions, [], "<text>")
+    return positions
+
+
 def load_policy_dir(directory: Path) -> list[LoadedPolicy]:
     """Every ``*.yaml`` directly under ``directory``; all problems of all files together."""
     loaded: list[LoadedPolicy] = []
