@@ -219,3 +219,21 @@ def test_widest_path_may_differ_from_the_fastest_path() -> None:
     pairs = as_dict(abstract_pairs(build_graph(topology), [Border("a", "n0", None),
                                    Border("z", "n2", None)], want_srlgs=False))  # fmt: skip
     assert (pairs["a", "z"].delay_us, pairs["a", "z"].available_bandwidth_bps) == (2.0, 8e9)
+
+
+@EXAMPLES
+@given(networks())
+def test_pairs_are_kept_with_their_graph_and_asked_again_only_for_other_borders(
+    net: tuple[Topology, dict[str, LinkState], list[Border]],
+) -> None:
+    """A peer's circuit changing renders its topology again on the same internal graph: the
+    pairs are those already computed; other borders, or another graph, compute afresh."""
+    topology, states, borders = net
+    graph = build_graph(topology, states)
+    first = abstract_pairs(graph, borders, want_srlgs=True)
+    assert abstract_pairs(graph, list(borders), want_srlgs=True) is first
+    fresh = abstract_pairs(build_graph(topology, states), borders, want_srlgs=True)
+    assert fresh is not first and fresh == first
+    if len(borders) > 1:
+        fewer = abstract_pairs(graph, borders[:1], want_srlgs=True)
+        assert fewer == [] and fewer is not first

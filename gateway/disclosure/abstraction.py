@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -54,6 +54,11 @@ class Graph:
     tree_u: IntArray
     tree_v: IntArray
     tree_bw: FloatArray
+    # abstract_pairs per (borders, want_srlgs): a peer's view renders again when one of its
+    # own circuits changes, which leaves the internal graph, and so the pairs, as they were
+    pairs: dict[tuple[tuple[Border, ...], bool], list[AbstractLink]] = field(
+        default_factory=dict, repr=False
+    )
 
     @property
     def size(self) -> int:
@@ -198,8 +203,19 @@ def abstract_pairs(
 
     Delay is that of the minimum-delay path; available bandwidth the bottleneck of the widest
     path, capped by both interconnects; SRLGs the union over the min-delay path's links.
-    Dijkstra runs from ``chunk`` border nodes at a time, so memory stays chunk x n.
+    Dijkstra runs from ``chunk`` border nodes at a time, so memory stays chunk x n. The
+    result is kept with the graph (the caller must not change it).
     """
+    key = (tuple(borders), want_srlgs)
+    known = graph.pairs.get(key)
+    if known is None:
+        known = graph.pairs[key] = _abstract_pairs(graph, borders, want_srlgs, chunk)
+    return known
+
+
+def _abstract_pairs(
+    graph: Graph, borders: Sequence[Border], want_srlgs: bool, chunk: int
+) -> list[AbstractLink]:
     chunk = max(chunk, 1)
     located = [(b, graph.index.get(b.node_id)) for b in borders]
     sites = np.asarray(sorted({i for _, i in located if i is not None}), dtype=np.int64)
