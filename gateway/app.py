@@ -36,6 +36,7 @@ from gateway.errors import ConfigError
 from gateway.ingest import DEFAULT_SEVERITIES, AlertLabelMap, AlertStats
 from gateway.leakguard.egress import WITHHELD, EgressGuard
 from gateway.leakguard.screen import Screen, Withheld
+from gateway.model.gcpause import built_without_gc
 from gateway.ops.access import AccessLog
 from gateway.ops.accesslines import AccessLines
 from gateway.ops.crl_expiry import CaNames, CrlExpiry, CrlState
@@ -289,7 +290,9 @@ class Gateway:
         self.store.on_commit(self.metrics.committed)
         # serve views from the first request on: those of a clean stop, if still exact (the
         # index and the leak guard's terms are then built by a refresh in the background)
-        checkpoint = await asyncio.to_thread(take, self.checkpoint_path, self._secret)
+        checkpoint = await asyncio.to_thread(
+            built_without_gc, lambda: take(self.checkpoint_path, self._secret)
+        )
         if checkpoint is not None and await self.refresher.warm(checkpoint):
             log.info("warm start: views of revision %d taken back", checkpoint.revision)
             self._tasks.append(asyncio.create_task(self.refresher.refresh(), name="demarc-warm"))

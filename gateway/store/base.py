@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from gateway.model import Change, Snapshot
+from gateway.model.gcpause import built_without_gc
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +55,7 @@ class Store:
         return self._snapshot
 
     async def open(self) -> Snapshot:
-        self._snapshot = await asyncio.to_thread(self._backend.load)
+        self._snapshot = await asyncio.to_thread(built_without_gc, self._backend.load)
         self._writer = asyncio.create_task(self._write_loop(), name="demarc-store-writer")
         return self._snapshot
 
