@@ -66,6 +66,8 @@ from gateway.views.cursor import Cursors
 from gateway.views.history import AvailabilityHistory
 
 VERSION = "0.1.0"
+#: at most this long rendering at a clean stop before the views are written for a warm start
+STOP_RENDER_BUDGET_S = 20.0
 
 log = logging.getLogger("demarc.app")
 
@@ -314,6 +316,8 @@ class Gateway:
             for task in stuck:
                 log.error("task %s did not stop when cancelled; stopping without it", task)
         self._tasks.clear()
+        # held-down topologies and the last commits rendered now, so the views can be kept
+        await self.refresher.flush(STOP_RENDER_BUDGET_S)
         settled = self.refresher.settled()
         if isinstance(settled, str):
             log.info("no view checkpoint (%s): the next start renders every view", settled)

@@ -146,3 +146,39 @@ def test_a_moment_passed_while_stopped_means_a_cold_start(
         assert renders(again) > 0
     finally:
         again.stop()
+
+
+def test_topologies_held_down_at_a_stop_are_rendered_then_and_kept(
+    tmp_path: Path, pki: Pki, demo: DemoData
+) -> None:
+    """An internal link changed within the hold-down: the stop renders the peers' topologies
+    (they take milliseconds here) and writes the views, which the next start serves as they
+    are, every one of them reflecting the last commit."""
+    server = start(tmp_path, pki, demo)
+    try:
+        feed(server, pki, demo)
+        # from now on as a gateway whose topologies take long would hold them down
+        server.gateway.refresher._holddown = 60.0
+        links = server.gateway.store.snapshot.topology.links
+        internal = next(link for link in links if link.kind.value == "internal")
+        alarm = {"id": "held-1", "resource": {"link": internal.link_id}, "severity": "critical",
+                 "raised_at": datetime.now(UTC).isoformat()}  # fmt: skip
+        with server.client("internal", SOURCE, pki) as client:
+            body = msgspec.json.encode({"alarms": [alarm]})
+            r = client.post("/v1/ingest/alarms", content=body, headers=JSON_BODY)
+            assert r.status_code == 200, r.text
+        server.call(server.gateway.refresher.refresh())
+        assert server.gateway.refresher.settled() == "topology views held down"
+    finally:
+        server.stop()
+    assert server.gateway.checkpoint_path.exists()
+    again = start(tmp_path, pki, demo)
+    try:
+        assert renders(again) == 0
+        assert (
+            again.gateway.cache.revision
+            == again.gateway.store.snapshot.revision
+            == int(r.json()["revision"])
+        )
+    finally:
+        again.stop()

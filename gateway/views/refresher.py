@@ -327,6 +327,21 @@ class Refresher:
 
     # -- warm restarts (gateway.views.checkpoint) --------------------------------------------
 
+    async def flush(self, budget_s: float) -> None:
+        """Before a clean stop: render what is pending, network views held down included,
+        so that the views can be written for a warm start; not if the network views last
+        took longer than ``budget_s``, and never for longer than that (then the next start
+        renders every view)."""
+        if self._network_from is not None:
+            if self._network_cost > budget_s:
+                return
+            self._network_at = -math.inf
+        if self._network_from is None and not self._pending and not self._dirty:
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(budget_s):
+                await self.refresh()
+
     def settled(self) -> Checkpoint | str:
         """What to write for a warm restart: every published view, if all reflect the current
         snapshot (nothing left to render, nothing held down, no refresh under way); else why
