@@ -44,6 +44,7 @@ from gateway.policy.lifecycle import PolicyLifecycle
 from gateway.policy.records import Event
 from gateway.policy.rotation import AuditRotation, Rotated
 from gateway.policy.store import PolicyDb
+from gateway.push import Push
 from gateway.security.crl import load_crls
 from gateway.security.identity import (
     INTERNAL_ROLES,
@@ -109,6 +110,8 @@ class Gateway:
         self.backend = SqliteBackend(settings.database_path, accept_loss=settings.accept_data_loss)
         self.store = Store(self.backend)
         self.cache = ViewCache()
+        self.push = Push(settings)
+        self.cache.on_publish(self.push.waiters.published)
         self.cursors = Cursors(secret)  # page cursors, signed per audience
         self.history = AvailabilityHistory(self.backend)
         self.leaks: deque[Withheld] = deque(maxlen=1000)  # the latest, for staff and tests
@@ -362,7 +365,13 @@ def create_public_app(gateway: Gateway) -> AccessLog:
         refusal=error_response(503, "withheld", WITHHELD),
     )
     # view GETs are answered in raw ASGI, after identity and before FastAPI (issue 10)
-    fast = ViewFastPath(guarded, lambda: gateway.cache, lambda: gateway.audit, gateway.cursors)
+    fast = ViewFastPath(
+        guarded,
+        lambda: gateway.cache,
+        lambda: gateway.audit,
+        gateway.cursors,
+        gateway.push.waiters,
+    )
     return AccessLog(
         IdentityMiddleware(
             # every request counts, the fast path's too; HEAD answers as GET, without a body

@@ -22,6 +22,7 @@ RANKS = {
     "gateway.leakguard": 4,
     "gateway.views": 5,
     "gateway.policy": 6,
+    "gateway.push": 6,  # long-poll, change feed, webhooks, feeds: from published views only
     "gateway.schemas": 7,
     "gateway.api": 7,
     "gateway.ops": 7,  # metrics, health, access log, logs: beside the routes, below the app
