@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from gateway import __doc__ as _about
-from gateway.api import admin, ingest, policies, public
+from gateway.api import admin, events, ingest, policies, public
 from gateway.api.deps import (
     PRINCIPAL_KEY,
     IdentityMiddleware,
@@ -112,6 +112,7 @@ class Gateway:
         self.cache = ViewCache()
         self.push = Push(settings)
         self.cache.on_publish(self.push.waiters.published)
+        self.cache.on_publish(self.push.feed.published)
         self.cursors = Cursors(secret)  # page cursors, signed per audience
         self.history = AvailabilityHistory(self.backend)
         self.leaks: deque[Withheld] = deque(maxlen=1000)  # the latest, for staff and tests
@@ -274,6 +275,7 @@ class Gateway:
 
     async def start(self) -> None:
         await self.store.open()
+        await self.push.start()  # follows the views from their first publication
         await self.history.open()
         await self.lifecycle.open(self.settings.policies_dir)
         if not any(True for _ in self.policies):
@@ -320,6 +322,7 @@ class Gateway:
                 await asyncio.to_thread(save, self.checkpoint_path, settled, self._secret)
             except OSError as exc:  # the next start renders every view: slower, not wrong
                 log.warning("cannot write the view checkpoint %s: %s", self.checkpoint_path, exc)
+        await self.push.stop()
         await self.store.close()
         await self.audit.close()
         await asyncio.to_thread(self.access_lines.close)  # every line answered is written
@@ -357,6 +360,7 @@ def create_public_app(gateway: Gateway) -> AccessLog:
         "This listener accepts the roles `peer` and `customer`.",
     )
     app.include_router(public.router)
+    app.include_router(events.router)
     guarded = EgressGuard(
         app,
         gateway.screen.guard,

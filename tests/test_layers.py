@@ -135,6 +135,7 @@ SQL_HOMES = (
     "gateway/policy/store.py",
     "gateway/policy/audittables.py",  # the policy database's audit tables, part of PolicyDb
     "gateway/store/sqlite.py",
+    "gateway/store/events.py",  # the change feed and webhook subscriptions (gateway/push)
 )
 SQL = re.compile(
     r"\b(SELECT\b.*\bFROM|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b"
