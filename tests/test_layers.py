@@ -135,7 +135,8 @@ SQL_HOMES = (
     "gateway/policy/store.py",
     "gateway/policy/audittables.py",  # the policy database's audit tables, part of PolicyDb
     "gateway/store/sqlite.py",
-    "gateway/store/events.py",  # the change feed and webhook subscriptions (gateway/push)
+    "gateway/store/events.py",  # the change feed (gateway/push)
+    "gateway/store/subscriptions.py",  # webhook subscriptions, on the feed's connection
 )
 SQL = re.compile(
     r"\b(SELECT\b.*\bFROM|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b"

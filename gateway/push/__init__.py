@@ -5,11 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 
+from gateway.errors import ConfigError
+from gateway.push.callbacks import parse_networks
+from gateway.push.deliver import Sender, client_context
 from gateway.push.feed import EventFeed
+from gateway.push.hub import Hub
 from gateway.push.longpoll import Waiters
+from gateway.push.outbox import Audit, Outbox, Policy, Scan
 from gateway.settings import Settings
 from gateway.store.events import EventDb
+from gateway.store.subscriptions import SubscriptionDb
 
 log = logging.getLogger("demarc.push")
 
@@ -17,27 +24,51 @@ log = logging.getLogger("demarc.push")
 class Push:
     """What one gateway holds to tell clients of changes instead of having them poll blind."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, scan: Scan, audit: Audit) -> None:
         self.settings = settings
-        poll = settings.longpoll
+        poll, hub = settings.longpoll, settings.hub
         self.waiters = Waiters(poll.max_wait_s, poll.max_waiters_per_principal)
         self.db = EventDb(settings.database_path)
-        self.feed = EventFeed(self.db, self.waiters)
+        self.feed = EventFeed(self.db, self.waiters, appended=lambda a: self.hub.appended(a))
+        try:
+            networks = parse_networks(hub.allow_networks)
+            context = client_context(hub.ca, hub.client_cert, hub.client_key)
+        except (ValueError, OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"hub settings: {exc}") from None
+        subscriptions = SubscriptionDb(self.db)
+        policy = Policy(hub.max_failures, hub.retry_base_s, hub.retry_max_s)
+        self.outbox = Outbox(
+            subscriptions,
+            self.feed,
+            Sender(context, hub.timeout_s, networks),
+            policy,
+            allowed=lambda principal, target: self.hub.allowed(principal, target),
+            scan=scan,
+            audit=audit,
+        )
+        self.hub = Hub(
+            subscriptions, self.feed, self.outbox, hub.callbacks, networks, hub.max_subscriptions
+        )
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        """Before the first publication: the feed's positions are read, then it follows."""
+        """Before the first publication: the feed's positions are read, then it follows, and
+        every active subscription resumes where it stopped."""
         await asyncio.to_thread(self.feed.open)
         self._tasks.append(asyncio.create_task(self.feed.run(), name="demarc-event-feed"))
+        await self.hub.start()
         if self.settings.retention.enabled:
             self._tasks.append(asyncio.create_task(self._retention(), name="demarc-feed-retention"))
 
     async def prune(self) -> int:
-        """One retention pass over the change feed; the events deleted."""
+        """One retention pass over the change feed (never past what an active subscription
+        has still to deliver); the events deleted."""
         kept = self.settings.events
-        return await asyncio.to_thread(
-            self.feed.prune, kept.retention_hours, kept.max_per_audience, {}
-        )
+
+        def run() -> int:
+            return self.feed.prune(kept.retention_hours, kept.max_per_audience, self.hub.holds())
+
+        return await asyncio.to_thread(run)
 
     async def _retention(self) -> None:
         while True:
@@ -59,6 +90,7 @@ class Push:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        await self.outbox.close()
         await asyncio.to_thread(self.db.close)
 
 
