@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from gateway import __doc__ as _about
-from gateway.api import admin, events, hub, ingest, policies, public
+from gateway.api import admin, events, feeds, hub, ingest, policies, public
 from gateway.api.deps import (
     PRINCIPAL_KEY,
     IdentityMiddleware,
@@ -386,6 +386,7 @@ def create_public_app(gateway: Gateway) -> AccessLog:
     app.include_router(public.router)
     app.include_router(events.router)
     app.include_router(hub.router)
+    app.include_router(feeds.router)
     guarded = EgressGuard(
         app,
         gateway.screen.guard,

@@ -11,6 +11,7 @@ from gateway.errors import ConfigError
 from gateway.push.callbacks import parse_networks
 from gateway.push.deliver import Sender, client_context
 from gateway.push.feed import EventFeed
+from gateway.push.feeds import Feeds
 from gateway.push.hub import Hub
 from gateway.push.longpoll import Waiters
 from gateway.push.outbox import Audit, Outbox, Policy, Scan
@@ -49,6 +50,7 @@ class Push:
         self.hub = Hub(
             subscriptions, self.feed, self.outbox, hub.callbacks, networks, hub.max_subscriptions
         )
+        self.feeds = Feeds()
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
