@@ -168,8 +168,14 @@ def run(args: argparse.Namespace, data: object, process: object, url: str, inter
     per_1000 = (after - before) / args.held * 1000
     print(f"{args.held} held long-polls: gateway RSS {before / 1024:.1f} → {after / 1024:.1f} MiB, "
           f"{per_1000 / 1024:.2f} MiB per 1,000 (TLS connection and held request)")  # fmt: skip
-    for _, writer in connections:  # type: ignore[misc]
-        writer.close()
+
+    async def close() -> None:
+        for _, writer in connections:  # type: ignore[misc]
+            writer.close()
+        await asyncio.gather(*(w.wait_closed() for _, w in connections),  # type: ignore[misc]
+                             return_exceptions=True)  # fmt: skip
+
+    loop.run_until_complete(close())
     loop.close()
     time.sleep(2)
     poll_ms, hook_ms = [], []

@@ -7,6 +7,7 @@ import socket
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -199,3 +200,27 @@ def test_held_polls_cost_no_cpu_while_nothing_changes(polled: RunningGateway, pk
             client.close()
     assert [a.status_code for a in answers] == [304] * 4
     assert spent < 1.0  # this process holds the gateway too: no polling loop burns the wait
+
+
+def test_a_stopping_gateway_answers_held_polls_at_once(
+    tmp_path: Path, pki: Pki, demo: DemoData
+) -> None:
+    """uvicorn waits for every request before it stops: held long-polls must not hold it."""
+    server = RunningGateway(make_settings(tmp_path / "gw", pki, demo)).start()
+    try:
+        feed(server, pki, demo)
+        with server.client("public", PEER, pki) as client, ThreadPoolExecutor(1) as pool:
+            etag = client.get("/v1/alarms").headers["etag"]
+            # "close": an idle keep-alive connection holds a stop up for keepalive_timeout_s
+            # (uvicorn waits for it), which is not what this test is about
+            headers = {"If-None-Match": etag, "Connection": "close"}
+            held = pool.submit(client.get, "/v1/alarms?wait=60", headers=headers)
+            wait_until(lambda: server.gateway.push.waiters.held[PEER] == 1, "a held poll")
+            started = time.monotonic()
+            server.stop()
+            stopped = time.monotonic() - started
+            answer = held.result(timeout=20)
+    finally:
+        server.stop()
+    assert answer.status_code == 304
+    assert stopped < 10  # not the 60 s the poll asked for

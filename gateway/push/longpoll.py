@@ -81,6 +81,7 @@ class Waiters:
         self._futures: dict[tuple[str, str], asyncio.Future[None]] = {}
         self.held: Counter[str] = Counter()  # requests held now, per principal
         self.refused = 0  # requests answered at once: their principal held too many
+        self.closing = False
 
     def __len__(self) -> int:
         return sum(self.held.values())
@@ -100,6 +101,15 @@ class Waiters:
         for view in views:
             future = self._futures.pop((audience, view), None)
             if future is not None and not future.done():
+                future.set_result(None)
+
+    def close(self) -> None:
+        """The gateway is stopping: every held request answers now (a server waits for its
+        requests before it stops, and must not wait a minute for long-polls)."""
+        self.closing = True
+        futures, self._futures = list(self._futures.values()), {}
+        for future in futures:
+            if not future.done():
                 future.set_result(None)
 
     def admit(self, principal: str) -> bool:
@@ -127,7 +137,7 @@ class Waiters:
         deadline = time.monotonic() + min(seconds, self.max_wait_s)
         watch = asyncio.ensure_future(gone) if gone is not None else None
         try:
-            while unchanged():
+            while not self.closing and unchanged():
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return
