@@ -81,7 +81,7 @@ def start(directory: Path, held: int, hook_url: str) -> tuple[object, str, int]:
         "data_dir": str(directory), "policies_dir": str(ROOT / "policies"), "trust_domain": TRUST,
         "public": {"host": "127.0.0.1", "port": public},
         "internal": {"host": "127.0.0.1", "port": internal}, "ops": None,
-        "limits": {"rate_per_s": 1_000_000, "rate_burst": 1_000_000,
+        "limits": {"rate_per_s": 1_000_000, "rate_burst": 1_000_000, "keepalive_timeout_s": 300,
                    "max_connections": held + 200, "max_connections_per_address": held + 200},
         "longpoll": {"max_waiters_per_principal": held + 10},
         "hub": {"callbacks": {PEER: [hook_url]}, "allow_networks": ["127.0.0.1/32"],
@@ -97,9 +97,9 @@ def start(directory: Path, held: int, hook_url: str) -> tuple[object, str, int]:
     return process, f"https://localhost:{public}", internal
 
 
-async def hold(port: int, ctx: ssl.SSLContext, etag: str, count: int) -> list[object]:
-    """``count`` connections, each with a long-poll of /v1/alarms held (60 s)."""
-    request = (f"GET /v1/alarms?wait=60 HTTP/1.1\r\nHost: localhost\r\n"
+async def connect(port: int, ctx: ssl.SSLContext, etag: str, count: int) -> list[object]:
+    """``count`` connections, each idle (kept alive) after one request answered 304."""
+    request = (f"GET /v1/alarms HTTP/1.1\r\nHost: localhost\r\n"
                f"If-None-Match: {etag}\r\n\r\n").encode()  # fmt: skip
     gate = asyncio.Semaphore(50)  # handshakes at a time
 
@@ -109,10 +109,19 @@ async def hold(port: int, ctx: ssl.SSLContext, etag: str, count: int) -> list[ob
                 "127.0.0.1", port, ssl=ctx, server_hostname="localhost"
             )
             writer.write(request)
-            await writer.drain()
+            await reader.readuntil(b"\r\n\r\n")  # the 304's head
             return reader, writer
 
     return list(await asyncio.gather(*(one() for _ in range(count))))
+
+
+async def hold(connections: list[object], etag: str) -> None:
+    """On each connection, a long-poll of /v1/alarms held (60 s)."""
+    request = (f"GET /v1/alarms?wait=60 HTTP/1.1\r\nHost: localhost\r\n"
+               f"If-None-Match: {etag}\r\n\r\n").encode()  # fmt: skip
+    for _, writer in connections:  # type: ignore[misc]
+        writer.write(request)
+    await asyncio.gather(*(w.drain() for _, w in connections))  # type: ignore[misc]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -159,25 +168,33 @@ def run(args: argparse.Namespace, data: object, process: object, url: str, inter
     sub = client.post("/v1/hub", json={"callback": hook.url, "query": "eventType=AlarmCreateEvent"})
     assert sub.status_code == 201, sub.text
     etag = client.get("/v1/alarms").headers["etag"]
-    time.sleep(1)
-    before = rss_kib(pid)
     loop = asyncio.new_event_loop()
-    connections = loop.run_until_complete(hold(port, peer, etag, args.held))
-    time.sleep(3)
-    after = rss_kib(pid)
-    per_1000 = (after - before) / args.held * 1000
-    print(f"{args.held} held long-polls: gateway RSS {before / 1024:.1f} → {after / 1024:.1f} MiB, "
-          f"{per_1000 / 1024:.2f} MiB per 1,000 (TLS connection and held request)")  # fmt: skip
 
-    async def close() -> None:
+    async def close(connections: list[object]) -> None:
         for _, writer in connections:  # type: ignore[misc]
             writer.close()
         await asyncio.gather(*(w.wait_closed() for _, w in connections),  # type: ignore[misc]
                              return_exceptions=True)  # fmt: skip
 
-    loop.run_until_complete(close())
-    loop.close()
     time.sleep(2)
+    base = rss_kib(pid)
+    connections = loop.run_until_complete(connect(port, peer, etag, args.held))
+    time.sleep(3)
+    idle = rss_kib(pid)
+    loop.run_until_complete(hold(connections, etag))
+    time.sleep(3)
+    held = rss_kib(pid)
+    loop.run_until_complete(close(connections))
+    loop.close()
+    n = args.held
+    print(
+        f"gateway RSS {base / 1024:.1f} MiB; with {n} idle mTLS connections "
+        f"{idle / 1024:.1f} MiB; with a long-poll held on each {held / 1024:.1f} MiB"
+    )
+    print(
+        f"per 1,000: {(idle - base) / n * 1000 / 1024:.2f} MiB the connections, "
+        f"{(held - idle) / n * 1000 / 1024:.2f} MiB the held requests"
+    )
     poll_ms, hook_ms = [], []
     for n in range(args.trials):
         etag = client.get("/v1/alarms").headers["etag"]
@@ -208,6 +225,8 @@ def run(args: argparse.Namespace, data: object, process: object, url: str, inter
                 time.sleep(0.001)
             (new,) = set(hook.arrived) - known
             hook_ms.append((hook.arrived[new] - acked) * 1000)
+    client.close()
+    ingest.close()  # an idle keep-alive connection would hold the gateway's stop up
     for name, values in (("long-poll answered", poll_ms), ("webhook received", hook_ms)):
         print(
             f"ack → {name}: p50 {statistics.median(values):.1f} ms, "
