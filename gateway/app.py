@@ -44,7 +44,7 @@ from gateway.policy.lifecycle import PolicyLifecycle
 from gateway.policy.records import Event
 from gateway.policy.rotation import AuditRotation, Rotated
 from gateway.policy.store import PolicyDb
-from gateway.push import Push
+from gateway.push import Push, audited, screened
 from gateway.security.crl import load_crls
 from gateway.security.identity import (
     INTERNAL_ROLES,
@@ -57,13 +57,11 @@ from gateway.security.proxy import ForwardedCertVerifier, parse_networks
 from gateway.security.tls import Rejections, TlsState
 from gateway.settings import Settings
 from gateway.store import SqliteBackend, Store
-from gateway.store.events import StoredEvent
 from gateway.store.retention import ModelRetention, Pruned, alarm_horizon
 from gateway.views import Refresher, ViewCache
 from gateway.views.checkpoint import save, take
 from gateway.views.cursor import Cursors
 from gateway.views.history import AvailabilityHistory
-from gateway.views.pages import etag_of
 
 VERSION = "0.1.0"
 
@@ -112,7 +110,11 @@ class Gateway:
         self.backend = SqliteBackend(settings.database_path, accept_loss=settings.accept_data_loss)
         self.store = Store(self.backend)
         self.cache = ViewCache()
-        self.push = Push(settings, scan=self._push_clean, audit=self._pushed)
+        self.push = Push(
+            settings,
+            scan=screened(lambda: self.screen, self._withheld),
+            audit=audited(lambda: self.audit.disclosed),
+        )
         self.cache.on_publish(self.push.waiters.published)
         self.cache.on_publish(self.push.feed.published)
         self.cursors = Cursors(secret)  # page cursors, signed per audience
@@ -190,28 +192,6 @@ class Gateway:
             self.policy_db.append_events([record])
             return
         loop.run_in_executor(None, self.policy_db.append_events, [record])
-
-    def _push_clean(self, audience: str, body: bytes) -> bool:
-        """May ``body`` (a webhook delivery) go out to ``audience``? Its content was screened
-        as part of a view; this scans it again with the live terms, as the egress guard does
-        for every other body, and records a hit."""
-        if not self.screen.enabled:
-            return True
-        guard = self.screen.guard(audience)
-        if guard is None:
-            return False  # its views were never screened yet: not now
-        hits = guard.scan(body)
-        if hits:
-            classes = tuple(sorted({h.term_class.value for h in hits}))
-            self._withheld(Withheld(audience, "hub", classes, ()))
-            return False
-        return True
-
-    def _pushed(self, principal: str, subscription: str, event: StoredEvent) -> None:
-        """A webhook delivery is a disclosure like a view sent: recorded as one."""
-        digest = etag_of(event.body)
-        self.audit.disclosed(principal, f"hub/{subscription}", event.revision,
-                             event.policy_version, digest)  # fmt: skip
 
     def reload_registry(self, *, force: bool = False) -> bool:
         """Re-read the principal registry when its file changed (or on SIGHUP, ``force``). A

@@ -10,11 +10,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from gateway.api.deps import CurrentPrincipal, error_response
-from gateway.api.fastpath import TOO_MANY_HELD
+from gateway.api.held import Prefer, Wait, seconds_of, too_many
 from gateway.api.openapi import error
-from gateway.api.public import Prefer, Wait
 from gateway.api.push_models import EventsPage
-from gateway.push.longpoll import EVENTS, disconnected, prefer_wait
+from gateway.push.longpoll import EVENTS, disconnected
 from gateway.views.cursor import MAX_CURSOR, CursorError, Cursors
 from gateway.views.pages import etag_of
 
@@ -94,15 +93,11 @@ async def events(
             return error_response(422, "invalid_cursor", BAD_CURSOR, problems=problems)
         if not floor <= seq <= last:
             return error_response(410, "gone", GONE)
-    seconds: float | None = int(wait.rstrip("s")) if wait else None
-    if seconds is None and prefer:
-        seconds = prefer_wait([(b"prefer", prefer.encode("latin-1"))])
+    seconds = seconds_of(wait, prefer)
     if seconds and seq >= last:
         waiters = gateway.push.waiters
         if not waiters.admit(who):
-            refused = error_response(429, "rate_limited", TOO_MANY_HELD)
-            refused.headers["Retry-After"] = "1"
-            return refused
+            return too_many()
         try:
             await waiters.hold(who, EVENTS, seconds, lambda: feed.position(who)[1] <= seq,
                                disconnected(request.receive))  # fmt: skip

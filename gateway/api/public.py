@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
 import msgspec
@@ -10,7 +9,8 @@ from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from gateway.api.deps import NOT_FOUND, CurrentPrincipal, error_response
-from gateway.api.fastpath import TOO_MANY_HELD, YANG, etag_matches, view_headers
+from gateway.api.fastpath import YANG, etag_matches, view_headers
+from gateway.api.held import Prefer, Wait, hold
 from gateway.api.openapi import error
 from gateway.api.paging import BAD_CURSOR, CURSOR_DOC, DEFAULT_LIMIT, LIMIT_DOC, MAX_LIMIT, select
 from gateway.api.public_models import (
@@ -28,14 +28,6 @@ from gateway.api.public_models import (
     ViewIndex,
 )
 from gateway.leakguard.egress import PRESCANNED
-from gateway.push.longpoll import (
-    PREFER_DOC,
-    WAIT_DOC,
-    WAIT_PATTERN,
-    disconnected,
-    names_etag,
-    prefer_wait,
-)
 from gateway.views import AudienceViews, RenderedView
 from gateway.views.cursor import MAX_CURSOR, CursorError
 
@@ -49,8 +41,6 @@ IfNoneMatch = Annotated[
     str | None,
     Header(alias="If-None-Match", description="an ETag from an earlier answer: 304 if unchanged"),
 ]
-Wait = Annotated[str | None, Query(pattern=WAIT_PATTERN, description=WAIT_DOC)]
-Prefer = Annotated[str | None, Header(alias="Prefer", description=PREFER_DOC)]
 _HEADERS = {
     "ETag": ("strong: the first 128 bits of the SHA-256 of the body", "string"),
     "Demarc-Revision": ("the data revision at which this view's content last changed", "integer"),
@@ -110,41 +100,6 @@ def _send(
     return Response(view.body, media_type=media_type, headers=headers)
 
 
-async def _hold(
-    request: Request,
-    who: str,
-    view: str,
-    inm: str | None,
-    wait: str | None,
-    prefer: str | None,
-    current: Callable[[], RenderedView | None],
-) -> Response | None:
-    """Long-poll: while ``current()`` still has the ETag ``inm`` names, hold the request for
-    the wait asked (README, "Long-poll"); None when the route should answer now."""
-    if wait is not None:
-        seconds: float | None = int(wait.rstrip("s"))
-    else:
-        seconds = prefer_wait([(b"prefer", prefer.encode("latin-1"))]) if prefer else None
-    now = current()
-    if not seconds or now is None or not names_etag(inm, now.etag):
-        return None
-    waiters = request.app.state.gateway.push.waiters
-    if not waiters.admit(who):
-        response = error_response(429, "rate_limited", TOO_MANY_HELD)
-        response.headers["Retry-After"] = "1"
-        return response
-
-    def unchanged() -> bool:
-        view_now = current()
-        return view_now is not None and names_etag(inm, view_now.etag)
-
-    try:
-        await waiters.hold(who, view, seconds, unchanged, disconnected(request.receive))
-    finally:
-        waiters.release(who)
-    return None
-
-
 async def _view(
     request: Request,
     principal: CurrentPrincipal,
@@ -159,7 +114,7 @@ async def _view(
         found: RenderedView | None = cache.get(principal.id).views.get(name)
         return found
 
-    held = await _hold(request, principal.id, name, inm, wait, prefer, current)
+    held = await hold(request, principal.id, name, inm, wait, prefer, current)
     if held is not None:
         return held
     views = cache.get(principal.id)
@@ -191,7 +146,7 @@ async def _list(
             return None
         return page
 
-    held = await _hold(request, principal.id, name, inm, wait, prefer, current)
+    held = await hold(request, principal.id, name, inm, wait, prefer, current)
     if held is not None:
         return held
     views = gateway.cache.get(principal.id)
@@ -226,7 +181,7 @@ async def _item(
         found: RenderedView | None = cache.get(principal.id).items.get((view, item_id))
         return found
 
-    held = await _hold(request, principal.id, view, inm, wait, prefer, current)
+    held = await hold(request, principal.id, view, inm, wait, prefer, current)
     if held is not None:
         return held
     views = cache.get(principal.id)
@@ -398,7 +353,7 @@ async def topology_rfc8345(
         found: RenderedView | None = cache.get(principal.id).views.get(name)
         return found
 
-    held = await _hold(request, principal.id, name, inm, wait, prefer, current)
+    held = await hold(request, principal.id, name, inm, wait, prefer, current)
     if held is not None:
         return held
     views = cache.get(principal.id)

@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import logging
 import ssl
+from collections.abc import Callable
 
 from gateway.errors import ConfigError
+from gateway.leakguard.screen import Screen, Withheld
 from gateway.push.callbacks import parse_networks
 from gateway.push.deliver import Sender, client_context
 from gateway.push.feed import EventFeed
@@ -16,8 +18,9 @@ from gateway.push.hub import Hub
 from gateway.push.longpoll import Waiters
 from gateway.push.outbox import Audit, Outbox, Policy, Scan
 from gateway.settings import Settings
-from gateway.store.events import EventDb
+from gateway.store.events import EventDb, StoredEvent
 from gateway.store.subscriptions import SubscriptionDb
+from gateway.views.pages import etag_of
 
 log = logging.getLogger("demarc.push")
 
@@ -96,4 +99,40 @@ class Push:
         await asyncio.to_thread(self.db.close)
 
 
-__all__ = ["Push", "Waiters"]
+def screened(screen: Callable[[], Screen], on_leak: Callable[[Withheld], None]) -> Scan:
+    """May a webhook body go out to its audience? Its content was screened as part of a
+    view; it is scanned again with the live terms, as the egress guard does for every other
+    body, and a hit is recorded like one."""
+
+    def scan(audience: str, body: bytes) -> bool:
+        guard_of = screen()
+        if not guard_of.enabled:
+            return True
+        guard = guard_of.guard(audience)
+        if guard is None:
+            return False  # its views were never screened yet: not now
+        hits = guard.scan(body)
+        if hits:
+            on_leak(
+                Withheld(audience, "hub", tuple(sorted({h.term_class.value for h in hits})), ())
+            )
+            return False
+        return True
+
+    return scan
+
+
+Disclosed = Callable[[str, str, int, str, str], None]
+
+
+def audited(disclosed: Callable[[], Disclosed]) -> Audit:
+    """A webhook delivery is a disclosure like a view sent: recorded as one (``hub/<id>``)."""
+
+    def audit(principal: str, subscription: str, event: StoredEvent) -> None:
+        digest = etag_of(event.body)
+        disclosed()(principal, f"hub/{subscription}", event.revision, event.policy_version, digest)
+
+    return audit
+
+
+__all__ = ["Push", "Waiters", "audited", "screened"]
