@@ -25,11 +25,18 @@ def iso(at: datetime) -> str:
 
 
 def _items(views: AudienceViews, names: Iterable[str]) -> Items:
-    wanted = set(names)
-    out: Items = {name: {} for name in wanted}
-    for (view, ident), body in views.item_contents.items():
-        if view in wanted:
-            out[view][ident] = body
+    """Each named view's items with an id of their own, cut from the view's published bytes
+    (where its page index says each item is: the same bytes the view and its pages send)."""
+    out: Items = {}
+    for name in names:
+        items = out[name] = {}
+        view = views.views.get(name)
+        if view is None or view.pages is None:
+            continue
+        body, keys, bounds = view.body, view.pages.keys, view.pages.bounds
+        for i, (ident, tie) in enumerate(keys):
+            if ident and not tie:  # no id, or one several items share: not followed
+                items[ident] = body[bounds[i] : bounds[i + 1] - 1]
     return out
 
 
