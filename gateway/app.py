@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from gateway import __doc__ as _about
-from gateway.api import admin, console, explain, ingest, policies, public
+from gateway.api import admin, console, events, explain, feeds, hub, ingest, policies, public
 from gateway.api.csrf import BrowserGuard, csrf_token
 from gateway.api.deps import (
     PRINCIPAL_KEY,
@@ -47,6 +47,7 @@ from gateway.policy.lifecycle import PolicyLifecycle
 from gateway.policy.records import Event
 from gateway.policy.rotation import AuditRotation, Rotated
 from gateway.policy.store import PolicyDb
+from gateway.push import Push, audited, screened
 from gateway.security.crl import load_crls
 from gateway.security.identity import (
     INTERNAL_ROLES,
@@ -114,6 +115,13 @@ class Gateway:
         self.backend = SqliteBackend(settings.database_path, accept_loss=settings.accept_data_loss)
         self.store = Store(self.backend)
         self.cache = ViewCache()
+        self.push = Push(
+            settings,
+            scan=screened(lambda: self.screen, self._withheld),
+            audit=audited(lambda: self.audit.disclosed),
+        )
+        self.cache.on_publish(self.push.waiters.published)
+        self.cache.on_publish(self.push.feed.published)
         self.cursors = Cursors(secret)  # page cursors, signed per audience
         self.history = AvailabilityHistory(self.backend)
         self.leaks: deque[Withheld] = deque(maxlen=1000)  # the latest, for staff and tests
@@ -276,6 +284,7 @@ class Gateway:
 
     async def start(self) -> None:
         await self.store.open()
+        await self.push.start()  # follows the views from their first publication
         await self.history.open()
         await self.lifecycle.open(self.settings.policies_dir)
         if not any(True for _ in self.policies):
@@ -326,6 +335,7 @@ class Gateway:
                 await asyncio.to_thread(save, self.checkpoint_path, settled, self._secret)
             except OSError as exc:  # the next start renders every view: slower, not wrong
                 log.warning("cannot write the view checkpoint %s: %s", self.checkpoint_path, exc)
+        await self.push.stop()
         await self.store.close()
         await self.audit.close()
         await asyncio.to_thread(self.access_lines.close)  # every line answered is written
@@ -363,6 +373,9 @@ def create_public_app(gateway: Gateway) -> AccessLog:
         "This listener accepts the roles `peer` and `customer`.",
     )
     app.include_router(public.router)
+    app.include_router(events.router)
+    app.include_router(hub.router)
+    app.include_router(feeds.router)
     guarded = EgressGuard(
         app,
         gateway.screen.guard,
@@ -371,7 +384,13 @@ def create_public_app(gateway: Gateway) -> AccessLog:
         refusal=error_response(503, "withheld", WITHHELD),
     )
     # view GETs are answered in raw ASGI, after identity and before FastAPI (issue 10)
-    fast = ViewFastPath(guarded, lambda: gateway.cache, lambda: gateway.audit, gateway.cursors)
+    fast = ViewFastPath(
+        guarded,
+        lambda: gateway.cache,
+        lambda: gateway.audit,
+        gateway.cursors,
+        gateway.push.waiters,
+    )
     return AccessLog(
         IdentityMiddleware(
             # every request counts, the fast path's too; HEAD answers as GET, without a body

@@ -151,6 +151,7 @@ async def serve(
         if stop is not None:
             waiters.append(asyncio.ensure_future(stop.wait()))
         await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        gateway.push.waiters.close()  # held long-polls answer now: uvicorn waits for them
         # one listener stopping (a signal reaches only one of them) stops both
         for server in servers:
             server.should_exit = True

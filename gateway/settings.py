@@ -115,6 +115,61 @@ class Limits(BaseModel):
     )
 
 
+class LongPoll(BaseModel):
+    """Held view requests (``?wait=`` / ``Prefer: wait=``): README, "Long-poll"."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_wait_s: float = Field(
+        60.0, gt=0, le=60, description="the longest a request is held; longer asks are cut to it"
+    )
+    max_waiters_per_principal: int = Field(
+        200, ge=1, le=100_000, description="requests one principal may have held at once"
+    )
+
+
+class Events(BaseModel):
+    """The change feed (``GET /v1/events``): README, "Change feed"."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    retention_hours: float = Field(
+        72.0, gt=0, le=24 * 400, description="events older than this are deleted"
+    )
+    max_per_audience: int = Field(
+        100_000, ge=100, description="events kept per audience at most (the oldest go first)"
+    )
+
+
+class Hub(BaseModel):
+    """Webhook subscriptions (``POST /v1/hub``): README, "Webhooks"."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    callbacks: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="principal → the callback URLs it may subscribe (https URL prefixes); "
+        "a principal not named here can subscribe nothing",
+    )
+    allow_networks: list[str] = Field(
+        default_factory=list,
+        description="loopback, link-local or private networks (CIDRs) a callback may reach "
+        "all the same; every other such address is refused",
+    )
+    client_cert: Path | None = Field(None, description="the gateway's client certificate (PEM)")
+    client_key: Path | None = Field(None, description="its private key (PEM)")
+    ca: Path | None = Field(
+        None, description="CA bundle to verify receivers with; default: the system's"
+    )
+    max_subscriptions: int = Field(10, ge=1, le=1000, description="per principal")
+    max_failures: int = Field(
+        10, ge=1, le=1000, description="failed attempts in a row before a subscription is suspended"
+    )
+    retry_base_s: float = Field(1.0, gt=0, le=3600, description="first retry delay (doubles)")
+    retry_max_s: float = Field(300.0, gt=0, le=86400, description="longest retry delay")
+    timeout_s: float = Field(10.0, gt=0, le=120, description="one delivery attempt")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DEMARC_", env_nested_delimiter="__", extra="forbid"
@@ -174,6 +229,9 @@ class Settings(BaseSettings):
     leak_guard: bool = Field(
         True, description="scan every public body for internal terms before it is sent"
     )
+    longpoll: LongPoll = LongPoll()
+    events: Events = Events()
+    hub: Hub = Hub()
 
     @classmethod
     def settings_customise_sources(

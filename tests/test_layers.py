@@ -23,6 +23,7 @@ RANKS = {
     "gateway.leakguard": 4,
     "gateway.views": 5,
     "gateway.policy": 6,
+    "gateway.push": 6,  # long-poll, change feed, webhooks, feeds: from published views only
     "gateway.schemas": 7,
     "gateway.api": 7,
     "gateway.ops": 7,  # metrics, health, access log, logs: beside the routes, below the app
@@ -135,6 +136,8 @@ SQL_HOMES = (
     "gateway/policy/store.py",
     "gateway/policy/audittables.py",  # the policy database's audit tables, part of PolicyDb
     "gateway/store/sqlite.py",
+    "gateway/store/events.py",  # the change feed (gateway/push)
+    "gateway/store/subscriptions.py",  # webhook subscriptions, on the feed's connection
 )
 SQL = re.compile(
     r"\b(SELECT\b.*\bFROM|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b"

@@ -44,10 +44,14 @@ EXCLUDED_FOR: dict[tuple[str, str], str] = {
         "endsAt is after startsAt, text is valid Unicode (no lone surrogates); a document that "
         "breaks one is schema-valid and rightly refused with 422"
     ),
-    ("^/v1/(interconnects|alarms|maintenance|services|incidents)$", "positive_data_acceptance"): (
-        "a list view's cursor is an opaque token the gateway signed for that view and audience "
-        "(gateway/views/cursor.py): any string is schema-valid, and one the gateway did not "
-        "issue is rightly refused with 422 invalid_cursor"
+    (
+        "^/v1/(interconnects|alarms|maintenance|services|incidents|events)$",
+        "positive_data_acceptance",
+    ): (
+        "a list view's cursor (and the change feed's `after`) is an opaque token the gateway "
+        "signed for that view and audience (gateway/views/cursor.py): any string is "
+        "schema-valid, and one the gateway did not issue is rightly refused with 422 "
+        "invalid_cursor"
     ),
     ("^/v1/admin/(drafts|policies/validate)", "positive_data_acceptance"): (
         "a policy travels as text (YAML in a string, or application/yaml): its rules are those "

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from gateway.api.deps import PRINCIPAL_KEY
+from gateway.api.deps import PRINCIPAL_KEY, error_response
 from gateway.api.paging import paging_params, select
 from gateway.policy.audit import AuditLog
+from gateway.push.longpoll import Waiters, disconnected, names_etag, requested_wait
 from gateway.security.identity import Principal
 from gateway.views import AudienceViews, RenderedView, Served, ViewCache
 from gateway.views.cursor import CursorError, Cursors
@@ -103,11 +104,13 @@ class ViewFastPath:
         cache: Callable[[], ViewCache],
         audit: Callable[[], AuditLog],
         cursors: Cursors,
+        waiters: Waiters | None = None,
     ) -> None:
         self.app = app
         self._cache = cache
         self._audit = audit
         self._cursors = cursors
+        self._waiters = waiters
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
@@ -115,15 +118,21 @@ class ViewFastPath:
             if isinstance(principal, Principal):
                 views = self._cache().get(principal.id)
                 found = find_view(views, scope["path"])
-                if found is not None and await self._serve(scope, send, principal.id, *found):
+                if found is not None and await self._serve(
+                    scope, receive, send, principal.id, *found
+                ):
                     return
         await self.app(scope, receive, send)
 
-    async def _serve(self, scope: dict[str, Any], send: Any, who: str, name: str,
-                     view: Served | None, media: str) -> bool:  # fmt: skip
+    async def _serve(self, scope: dict[str, Any], receive: Any, send: Any, who: str,
+                     name: str, view: Served | None, media: str) -> bool:  # fmt: skip
         """Answer from the cache; False to leave the request to the routes."""
         if view is None:
             return False
+        try:
+            wait = requested_wait(scope) if self._waiters is not None else None
+        except ValueError:
+            return False  # the route answers a bad ``wait`` with 422, as any bad parameter
         link = None
         if view.pages is not None:
             paged = self._page(scope, who, name, view)
@@ -132,10 +141,42 @@ class ViewFastPath:
                 # in the shape of every other validation error
                 return False
             view, link = paged
+        inm = _if_none_match(scope)
+        if wait and self._waiters is not None and names_etag(inm, view.etag):
+            waiters = self._waiters
+            if not waiters.admit(who):
+                await error_response(429, "rate_limited", TOO_MANY_HELD,
+                                     )(scope, receive, _retry_after(send))  # fmt: skip
+                return True
+
+            def unchanged() -> bool:
+                now = self._current(scope, who)
+                return now is not None and names_etag(inm, now[0].etag)
+
+            try:
+                await waiters.hold(who, name.split("/")[0], wait, unchanged, disconnected(receive))
+            finally:
+                waiters.release(who)
+            current = self._current(scope, who)
+            if current is None:
+                return False  # withdrawn or withheld meanwhile: the route says so
+            view, link = current
         # the route template, as FastAPI would have set it (metrics, access log)
         scope["route"] = _route(scope["path"])
         await self._send(scope, send, who, name, view, media, link)
         return True
+
+    def _current(self, scope: dict[str, Any], who: str) -> tuple[Served, str | None] | None:
+        """What the request's path (and page) names now."""
+        found = find_view(self._cache().get(who), scope["path"])
+        if found is None:
+            return None
+        name, view, _ = found
+        if view is None:
+            return None
+        if view.pages is None:
+            return view, None
+        return self._page(scope, who, name, view)
 
     def _page(
         self, scope: dict[str, Any], who: str, name: str, view: RenderedView
@@ -168,6 +209,18 @@ class ViewFastPath:
         self._audit().disclosed(who, name, view.revision, view.policy_version, view.etag)
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+TOO_MANY_HELD = "this principal has too many requests held: retry after Retry-After seconds"
+
+
+def _retry_after(send: Any) -> Any:
+    async def with_header(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message["headers"], (b"retry-after", b"1")]}
+        await send(message)
+
+    return with_header
 
 
 def _if_none_match(scope: dict[str, Any]) -> str | None:

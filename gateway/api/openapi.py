@@ -47,6 +47,11 @@ ERRORS: dict[int, tuple[str, tuple[str, ...]]] = {
     ),
     404: ("No such resource, or not one this principal may see", ("not_found",)),
     408: ("The request body did not arrive in time", ("request_timeout",)),
+    410: (
+        "The events after this cursor are no longer kept: re-read the views, then follow the "
+        "feed from its latest position",
+        ("gone",),
+    ),
     409: (
         "The request disagrees with the current state",
         ("conflict", "stale_draft", "approval_required"),

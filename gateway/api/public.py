@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 from gateway.api.deps import NOT_FOUND, CurrentPrincipal, error_response
 from gateway.api.fastpath import YANG, etag_matches, view_headers
+from gateway.api.held import Prefer, Wait, hold
 from gateway.api.openapi import error
 from gateway.api.paging import BAD_CURSOR, CURSOR_DOC, DEFAULT_LIMIT, LIMIT_DOC, MAX_LIMIT, select
 from gateway.api.public_models import (
@@ -27,7 +28,7 @@ from gateway.api.public_models import (
     ViewIndex,
 )
 from gateway.leakguard.egress import PRESCANNED
-from gateway.views import AudienceViews, Served
+from gateway.views import AudienceViews, RenderedView, Served
 from gateway.views.cursor import MAX_CURSOR, CursorError
 
 # a GET of a view that exists is answered by fastpath.ViewFastPath before it gets here: these
@@ -99,25 +100,59 @@ def _send(
     return Response(view.body, media_type=media_type, headers=headers)
 
 
-def _view(request: Request, principal: CurrentPrincipal, name: str, inm: str | None) -> Response:
-    views = request.app.state.gateway.cache.get(principal.id)
+async def _view(
+    request: Request,
+    principal: CurrentPrincipal,
+    name: str,
+    inm: str | None,
+    wait: str | None = None,
+    prefer: str | None = None,
+) -> Response:
+    cache = request.app.state.gateway.cache
+
+    def current() -> RenderedView | None:
+        found: RenderedView | None = cache.get(principal.id).views.get(name)
+        return found
+
+    held = await hold(request, principal.id, name, inm, wait, prefer, current)
+    if held is not None:
+        return held
+    views = cache.get(principal.id)
     return _send(request, principal.id, name, views, views.views.get(name), inm)
 
 
-def _list(
+async def _list(
     request: Request,
     principal: CurrentPrincipal,
     name: str,
     inm: str | None,
     limit: int,
     cursor: str | None,
+    wait: str | None = None,
+    prefer: str | None = None,
 ) -> Response:
     """A page of a list view: ``limit`` items after the item ``cursor`` names."""
-    views = request.app.state.gateway.cache.get(principal.id)
+    gateway = request.app.state.gateway
+    cursors = gateway.cursors
+    path = request.url.path
+
+    def current() -> RenderedView | None:
+        view = gateway.cache.get(principal.id).views.get(name)
+        if view is None:
+            return None
+        try:
+            page: RenderedView = select(view, principal.id, name, path, cursors, limit, cursor).view
+        except CursorError:
+            return None
+        return page
+
+    held = await hold(request, principal.id, name, inm, wait, prefer, current)
+    if held is not None:
+        return held
+    views = gateway.cache.get(principal.id)
     view = views.views.get(name)
     if view is None:
         return _send(request, principal.id, name, views, None, inm)
-    cursors = request.app.state.gateway.cursors
     try:
         page = select(view, principal.id, name, request.url.path, cursors, limit, cursor)
     except CursorError:
@@ -130,11 +165,26 @@ def _href(view: str) -> str:
     return "/v1/" + view.replace("-rfc8345", "/rfc8345")
 
 
-def _item(
-    request: Request, principal: CurrentPrincipal, view: str, item_id: str, inm: str | None
+async def _item(
+    request: Request,
+    principal: CurrentPrincipal,
+    view: str,
+    item_id: str,
+    inm: str | None,
+    wait: str | None = None,
+    prefer: str | None = None,
 ) -> Response:
     """One item of a view, rendered on its own (``/v1/services/{id}``, ``/v1/history/{id}``)."""
-    views = request.app.state.gateway.cache.get(principal.id)
+    cache = request.app.state.gateway.cache
+
+    def current() -> Served | None:
+        found: Served | None = cache.get(principal.id).items.get((view, item_id))
+        return found
+
+    held = await hold(request, principal.id, view, inm, wait, prefer, current)
+    if held is not None:
+        return held
+    views = cache.get(principal.id)
     item = views.items.get((view, item_id))
     return _send(request, principal.id, f"{view}/{item_id}", views, item, inm)
 
@@ -161,8 +211,10 @@ async def interconnects(
     inm: IfNoneMatch = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
+    wait: Wait = None,
+    prefer: Prefer = None,
 ) -> Response:
-    return _list(request, principal, "interconnects", inm, limit, cursor)
+    return await _list(request, principal, "interconnects", inm, limit, cursor, wait, prefer)
 
 
 @router.get("/alarms", response_model=PeerAlarmsView, responses=_LIST,
@@ -173,8 +225,10 @@ async def alarms(
     inm: IfNoneMatch = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
+    wait: Wait = None,
+    prefer: Prefer = None,
 ) -> Response:
-    return _list(request, principal, "alarms", inm, limit, cursor)
+    return await _list(request, principal, "alarms", inm, limit, cursor, wait, prefer)
 
 
 @router.get("/maintenance", response_model=MaintenanceView, responses=_LIST,
@@ -185,8 +239,10 @@ async def maintenance(
     inm: IfNoneMatch = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
+    wait: Wait = None,
+    prefer: Prefer = None,
 ) -> Response:
-    return _list(request, principal, "maintenance", inm, limit, cursor)
+    return await _list(request, principal, "maintenance", inm, limit, cursor, wait, prefer)
 
 
 @router.get("/services", response_model=ServicesView, responses=_LIST,
@@ -197,8 +253,10 @@ async def services(
     inm: IfNoneMatch = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
+    wait: Wait = None,
+    prefer: Prefer = None,
 ) -> Response:
-    return _list(request, principal, "services", inm, limit, cursor)
+    return await _list(request, principal, "services", inm, limit, cursor, wait, prefer)
 
 
 @router.get("/services/{service_id}", response_model=ServiceItem, responses=_VIEW,
@@ -208,8 +266,10 @@ async def service(
     principal: CurrentPrincipal,
     service_id: Annotated[str, Path(max_length=256)],
     inm: IfNoneMatch = None,
+    wait: Wait = None,
+    prefer: Prefer = None,
 ) -> Response:
-    return _item(request, principal, "services", service_id, inm)
+    return await _item(request, principal, "services", service_id, inm, wait, prefer)
 
 
 @router.get("/incidents", response_model=IncidentsView, responses=_LIST,
@@ -220,25 +280,35 @@ async def incidents(
     inm: IfNoneMatch = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
+    wait: Wait = None,
+    prefer: Prefer = None,
 ) -> Response:
-    return _list(request, principal, "incidents", inm, limit, cursor)
+    return await _list(request, principal, "incidents", inm, limit, cursor, wait, prefer)
 
 
 @router.get("/summary", response_model=SummaryView, responses=_VIEW,
             summary="Customer: overall status, services by group, open incidents and "
                     "maintenance: one small document for a dashboard to poll")  # fmt: skip
 async def summary(
-    request: Request, principal: CurrentPrincipal, inm: IfNoneMatch = None
+    request: Request,
+    principal: CurrentPrincipal,
+    inm: IfNoneMatch = None,
+    wait: Wait = None,
+    prefer: Prefer = None,
 ) -> Response:
-    return _view(request, principal, "summary", inm)
+    return await _view(request, principal, "summary", inm, wait, prefer)
 
 
 @router.get("/history", response_model=HistoryView, responses=_VIEW,
             summary="Customer: daily availability per service, SLA met per month")  # fmt: skip
 async def history(
-    request: Request, principal: CurrentPrincipal, inm: IfNoneMatch = None
+    request: Request,
+    principal: CurrentPrincipal,
+    inm: IfNoneMatch = None,
+    wait: Wait = None,
+    prefer: Prefer = None,
 ) -> Response:
-    return _view(request, principal, "history", inm)
+    return await _view(request, principal, "history", inm, wait, prefer)
 
 
 @router.get("/history/{service_id}", response_model=HistoryItem, responses=_VIEW,
@@ -248,26 +318,44 @@ async def service_history(
     principal: CurrentPrincipal,
     service_id: Annotated[str, Path(max_length=256)],
     inm: IfNoneMatch = None,
+    wait: Wait = None,
+    prefer: Prefer = None,
 ) -> Response:
-    return _item(request, principal, "history", service_id, inm)
+    return await _item(request, principal, "history", service_id, inm, wait, prefer)
 
 
 @router.get("/topology", response_model=TopologyView, responses=_VIEW,
             summary="Peer: the topology its policy exposes, as Demarc JSON (ACTN modes: "
                     "interconnect, abstract, single-node, filtered)")  # fmt: skip
 async def topology(
-    request: Request, principal: CurrentPrincipal, inm: IfNoneMatch = None
+    request: Request,
+    principal: CurrentPrincipal,
+    inm: IfNoneMatch = None,
+    wait: Wait = None,
+    prefer: Prefer = None,
 ) -> Response:
-    return _view(request, principal, "topology", inm)
+    return await _view(request, principal, "topology", inm, wait, prefer)
 
 
 @router.get("/topology/rfc8345", response_model=Rfc8345View, responses=_VIEW,
             response_class=YangResponse,
             summary="Peer: the same topology as RFC 8345 + RFC 8795 JSON")  # fmt: skip
 async def topology_rfc8345(
-    request: Request, principal: CurrentPrincipal, inm: IfNoneMatch = None
+    request: Request,
+    principal: CurrentPrincipal,
+    inm: IfNoneMatch = None,
+    wait: Wait = None,
+    prefer: Prefer = None,
 ) -> Response:
-    views = request.app.state.gateway.cache.get(principal.id)
-    name = "topology-rfc8345"
+    cache, name = request.app.state.gateway.cache, "topology-rfc8345"
+
+    def current() -> RenderedView | None:
+        found: RenderedView | None = cache.get(principal.id).views.get(name)
+        return found
+
+    held = await hold(request, principal.id, name, inm, wait, prefer, current)
+    if held is not None:
+        return held
+    views = cache.get(principal.id)
     return _send(request, principal.id, name, views, views.views.get(name), inm,
                  YANG)  # fmt: skip

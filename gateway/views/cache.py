@@ -284,21 +284,36 @@ def _same(item: ItemView, old: RenderedView | None, body: bytes | None, one: byt
     return item.content() == one
 
 
+PublishListener = Callable[[str, AudienceViews, AudienceViews], None]
+
+
 class ViewCache:
     """Every audience's current views. Reads are dictionary lookups; writes swap whole values."""
 
     def __init__(self) -> None:
         self._audiences: dict[str, AudienceViews] = {}
         self.revision = 0  # the newest data revision every view has been checked against
+        self._listeners: list[PublishListener] = []
 
     def get(self, audience: str) -> AudienceViews:
         return self._audiences.get(audience, _EMPTY)
 
+    def on_publish(self, listener: PublishListener) -> None:
+        """Call ``listener(audience, previous, new)`` on the event loop after every publish
+        and drop (``new`` empty): long-polls wake, the change feed diffs (gateway.push)."""
+        self._listeners.append(listener)
+
     def publish(self, audience: str, views: AudienceViews) -> None:
+        previous = self._audiences.get(audience, _EMPTY)
         self._audiences[audience] = views
+        for listener in self._listeners:
+            listener(audience, previous, views)
 
     def drop(self, audience: str) -> None:
-        self._audiences.pop(audience, None)
+        previous = self._audiences.pop(audience, None)
+        if previous is not None:
+            for listener in self._listeners:
+                listener(audience, previous, _EMPTY)
 
 
 _EMPTY = AudienceViews()
