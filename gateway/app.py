@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from gateway import __doc__ as _about
-from gateway.api import admin, ingest, policies, public
+from gateway.api import admin, ingest, policies, public, tmf642
 from gateway.api.deps import (
     PRINCIPAL_KEY,
     IdentityMiddleware,
@@ -61,6 +61,7 @@ from gateway.views import Refresher, ViewCache
 from gateway.views.checkpoint import save, take
 from gateway.views.cursor import Cursors
 from gateway.views.history import AvailabilityHistory
+from gateway.views.tmf642 import Tmf642Cache
 
 VERSION = "0.1.0"
 
@@ -110,6 +111,7 @@ class Gateway:
         self.store = Store(self.backend)
         self.cache = ViewCache()
         self.cursors = Cursors(secret)  # page cursors, signed per audience
+        self.tmf642 = Tmf642Cache()  # each peer's alarms view in TMF642 form, per version
         self.history = AvailabilityHistory(self.backend)
         self.leaks: deque[Withheld] = deque(maxlen=1000)  # the latest, for staff and tests
         self.screen = Screen(on_leak=self._withheld, enabled=settings.leak_guard)
@@ -354,6 +356,7 @@ def create_public_app(gateway: Gateway) -> AccessLog:
         "This listener accepts the roles `peer` and `customer`.",
     )
     app.include_router(public.router)
+    app.include_router(tmf642.router)
     guarded = EgressGuard(
         app,
         gateway.screen.guard,
