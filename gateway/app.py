@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from gateway import __doc__ as _about
-from gateway.api import admin, ingest, policies, public, tmf642
+from gateway.api import admin, ingest, performance, policies, public, tmf642
 from gateway.api.deps import (
     PRINCIPAL_KEY,
     IdentityMiddleware,
@@ -29,7 +29,7 @@ from gateway.api.fastpath import ViewFastPath
 from gateway.api.head import HeadAsGet
 from gateway.api.openapi import document
 from gateway.api.ratelimit import RateLimit, TokenBuckets
-from gateway.disclosure import PolicySet
+from gateway.disclosure import PolicySet, Pseudonymizer, audience_key
 from gateway.errors import ConfigError
 from gateway.ingest import DEFAULT_SEVERITIES, AlertLabelMap, AlertStats
 from gateway.leakguard.egress import WITHHELD, EgressGuard
@@ -57,6 +57,7 @@ from gateway.security.tls import Rejections, TlsState
 from gateway.settings import Settings
 from gateway.store import SqliteBackend, Store
 from gateway.store.retention import ModelRetention, Pruned, alarm_horizon
+from gateway.store.rollups import RollupReader
 from gateway.views import Refresher, ViewCache
 from gateway.views.checkpoint import save, take
 from gateway.views.cursor import Cursors
@@ -109,6 +110,8 @@ class Gateway:
         secret = self._secret = load_secret(settings.secret_path)
         self.backend = SqliteBackend(settings.database_path, accept_loss=settings.accept_data_loss)
         self.store = Store(self.backend)
+        self.rollups = RollupReader(settings.database_path)  # performance history, read side
+        self._pseudonyms: dict[str, Pseudonymizer] = {}
         self.cache = ViewCache()
         self.cursors = Cursors(secret)  # page cursors, signed per audience
         self.tmf642 = Tmf642Cache()  # each peer's alarms view in TMF642 form, per version
@@ -187,6 +190,14 @@ class Gateway:
             return
         loop.run_in_executor(None, self.policy_db.append_events, [record])
 
+    def pseudonymizer(self, audience: str) -> Pseudonymizer:
+        """The audience's pseudonyms, as its views have them (for routes that resolve a
+        published id back to what it names)."""
+        found = self._pseudonyms.get(audience)
+        if found is None:
+            found = self._pseudonyms[audience] = Pseudonymizer(audience_key(self._secret, audience))
+        return found
+
     def reload_registry(self, *, force: bool = False) -> bool:
         """Re-read the principal registry when its file changed (or on SIGHUP, ``force``). A
         file that does not load keeps the last good registry serving, and says why."""
@@ -252,6 +263,14 @@ class Gateway:
     async def retain(self) -> tuple[Pruned, Rotated]:
         """One retention pass: the model (a committed change), then the audit trail."""
         pruned = await self.model_retention.run_once()
+        kept, now = self.settings.retention, datetime.now(UTC)
+        await asyncio.to_thread(
+            self.backend.prune_rollups,
+            {
+                300: now - timedelta(days=kept.performance_5m_days),
+                3600: now - timedelta(days=kept.performance_1h_days),
+            },
+        )
         # settled days older than any history a policy may publish (its longest ``days``)
         await self.history.forget_before(datetime.now(UTC).date() - timedelta(days=400))
         rotated = await asyncio.to_thread(self.audit_rotation.run_once, datetime.now(UTC))
@@ -320,6 +339,7 @@ class Gateway:
             except OSError as exc:  # the next start renders every view: slower, not wrong
                 log.warning("cannot write the view checkpoint %s: %s", self.checkpoint_path, exc)
         await self.store.close()
+        await asyncio.to_thread(self.rollups.close)
         await self.audit.close()
         await asyncio.to_thread(self.access_lines.close)  # every line answered is written
         await asyncio.to_thread(self.policy_db.close)
@@ -357,6 +377,7 @@ def create_public_app(gateway: Gateway) -> AccessLog:
     )
     app.include_router(public.router)
     app.include_router(tmf642.router)
+    app.include_router(performance.router)
     guarded = EgressGuard(
         app,
         gateway.screen.guard,

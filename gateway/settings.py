@@ -91,6 +91,12 @@ class Retention(BaseModel):
         7.0, gt=0, description="per-request disclosure records, before hourly summaries"
     )
     audit_summary_days: float = Field(400.0, gt=0, description="hourly disclosure summaries")
+    performance_5m_days: float = Field(
+        7.0, gt=0, le=400, description="5-minute buckets of interconnect measurements"
+    )
+    performance_1h_days: float = Field(
+        90.0, gt=0, le=400, description="hourly buckets of interconnect measurements"
+    )
     audit_archive_dir: Path | None = Field(
         None, description="JSON-lines archive of rotated records; default <data_dir>/audit-archive"
     )

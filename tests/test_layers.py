@@ -134,6 +134,7 @@ SQL_HOMES = (
     "gateway/policy/store.py",
     "gateway/policy/audittables.py",  # the policy database's audit tables, part of PolicyDb
     "gateway/store/sqlite.py",
+    "gateway/store/rollups.py",  # the data store's performance buckets, written by sqlite.py
 )
 SQL = re.compile(
     r"\b(SELECT\b.*\bFROM|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b"

@@ -107,6 +107,29 @@ class PeerAlarmRule(_Timed):
     history_hours: int = Field(24, ge=0, le=720, description="how long cleared alarms stay")
 
 
+PerformanceMetric = Literal["utilisation_pct", "delay_ms", "loss_pct", "errors_per_s"]
+
+
+class PerformanceRule(_Strict):
+    """``GET /v1/interconnects/{id}/performance``: each interconnect's measurements as time
+    series, min/avg/max per 5-minute bucket (kept 7 days) or hour (kept 90 days)."""
+
+    metrics: list[PerformanceMetric] = Field(min_length=1)
+    round: dict[PerformanceMetric, int] = Field(
+        default_factory=dict, description="decimal places kept per metric (min, avg and max)"
+    )
+    days: int = Field(90, ge=1, le=90, description="how far back a peer may ask, in days")
+
+    @model_validator(mode="after")
+    def _valid(self) -> PerformanceRule:
+        if len(set(self.metrics)) != len(self.metrics):
+            raise ValueError("metrics listed twice")
+        for name, digits in self.round.items():
+            if not 0 <= digits <= 6:
+                raise ValueError(f"round.{name}: decimal places must be 0 to 6, not {digits}")
+        return self
+
+
 class PeerMaintenanceRule(_Timed):
     fields: list[PeerMaintenanceField] = Field(min_length=1)
     text: TextRule = "drop"
@@ -189,6 +212,18 @@ class PeerDisclose(_Strict):
     interconnect: InterconnectRule | None = None
     alarm: PeerAlarmRule | None = None
     maintenance: PeerMaintenanceRule | None = None
+    performance: PerformanceRule | None = None
+
+    @model_validator(mode="after")
+    def _performance_names_circuits(self) -> PeerDisclose:
+        # the history of a circuit is asked for by the id the interconnects view publishes
+        ic = self.interconnect
+        if self.performance is not None and (ic is None or "id" not in ic.fields):
+            raise ValueError(
+                "performance needs an 'interconnect' rule that lists 'id': a circuit's history "
+                "is asked for by the id the interconnects view publishes"
+            )
+        return self
 
 
 class CustomerDisclose(_Strict):
