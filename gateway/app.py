@@ -16,7 +16,16 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from gateway import __doc__ as _about
-from gateway.api import admin, ingest, performance, policies, public, tmf642
+from gateway.api import (
+    admin,
+    ingest,
+    performance,
+    policies,
+    public,
+    tickets,
+    tickets_internal,
+    tmf642,
+)
 from gateway.api.deps import (
     PRINCIPAL_KEY,
     IdentityMiddleware,
@@ -58,6 +67,8 @@ from gateway.settings import Settings
 from gateway.store import SqliteBackend, Store
 from gateway.store.retention import ModelRetention, Pruned, alarm_horizon
 from gateway.store.rollups import RollupReader
+from gateway.tickets.desk import TicketDesk
+from gateway.tickets.store import TicketDb
 from gateway.views import Refresher, ViewCache
 from gateway.views.checkpoint import save, take
 from gateway.views.cursor import Cursors
@@ -135,6 +146,13 @@ class Gateway:
         self._proxy: tuple[int, ProxyMode] | None = None
         self.policy_db = PolicyDb(settings.database_path)
         self.audit = AuditLog(self.policy_db)
+        # trouble tickets: in the same file, written and audited in one transaction each
+        self.ticket_db = TicketDb(settings.database_path)
+        limits = settings.tickets
+        self.tickets = TicketDesk(
+            self.ticket_db, max_open=limits.max_open, max_notes=limits.max_notes
+        )
+        self.ticket_buckets = TokenBuckets(limits.writes_per_min / 60, limits.write_burst)
         self.lifecycle = PolicyLifecycle(
             self.policy_db,
             record=self.audit.record,
@@ -169,6 +187,10 @@ class Gateway:
         self.refresher.on_rendered = self.metrics.view_rendered
         self.public_app = create_public_app(self)
         self.internal_app = create_internal_app(self)
+
+    def record_withheld(self, event: Withheld) -> None:
+        """A body the leak guard stopped (or a part of one it left out), for the record."""
+        self._withheld(event)
 
     def _withheld(self, event: Withheld) -> None:
         """The leak guard stopped a body: keep it for staff, durably, with classes and digests
@@ -273,6 +295,7 @@ class Gateway:
         )
         # settled days older than any history a policy may publish (its longest ``days``)
         await self.history.forget_before(datetime.now(UTC).date() - timedelta(days=400))
+        await self.tickets.prune(self.settings.tickets.retention_days)
         rotated = await asyncio.to_thread(self.audit_rotation.run_once, datetime.now(UTC))
         return pruned, rotated
 
@@ -340,13 +363,18 @@ class Gateway:
                 log.warning("cannot write the view checkpoint %s: %s", self.checkpoint_path, exc)
         await self.store.close()
         await asyncio.to_thread(self.rollups.close)
+        await asyncio.to_thread(self.ticket_db.close)
         await self.audit.close()
         await asyncio.to_thread(self.access_lines.close)  # every line answered is written
         await asyncio.to_thread(self.policy_db.close)
 
 
 def _base_app(
-    gateway: Gateway, title: str, description: str, roles: str, bodies: tuple[Any, ...] = ()
+    gateway: Gateway,
+    title: str,
+    description: str,
+    roles: str,
+    bodies: dict[str, tuple[Any, ...]] | None = None,
 ) -> FastAPI:
     # /docs and /redoc with their scripts served from here: management networks are offline
     app = FastAPIOffline(
@@ -361,7 +389,7 @@ def _base_app(
     )
     app.state.gateway = gateway
     install_error_handlers(app)
-    document(app, roles, bodies, ingest.PREFIX)
+    document(app, roles, bodies)
     return app
 
 
@@ -374,10 +402,12 @@ def create_public_app(gateway: Gateway) -> AccessLog:
         "Identify with a client certificate whose SPIFFE URI is "
         "spiffe://<trust-domain>/peer/<name> or .../customer/<name>.",
         "This listener accepts the roles `peer` and `customer`.",
+        {tickets.PREFIX: tickets.BODIES},
     )
     app.include_router(public.router)
     app.include_router(tmf642.router)
     app.include_router(performance.router)
+    app.include_router(tickets.router)
     guarded = EgressGuard(
         app,
         gateway.screen.guard,
@@ -411,9 +441,10 @@ def create_internal_app(gateway: Gateway) -> AccessLog:
         "Demarc internal API",
         f"{_about} Ingest for sources; administration for staff.",
         "This listener accepts the roles `source` (ingest) and `staff` (admin).",
-        ingest.BODIES,
+        {ingest.PREFIX: ingest.BODIES, tickets.PREFIX: tickets_internal.BODIES},
     )
     app.include_router(ingest.router)
+    app.include_router(tickets_internal.router)
     app.include_router(admin.router)
     app.include_router(policies.router)
     return AccessLog(

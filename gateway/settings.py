@@ -121,6 +121,25 @@ class Limits(BaseModel):
     )
 
 
+class Tickets(BaseModel):
+    """What a peer or customer may put into trouble tickets (README: Trouble tickets)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_body_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    max_open: int = Field(
+        100, ge=1, le=100_000, description="tickets one principal may have open at once"
+    )
+    max_notes: int = Field(200, ge=1, le=10_000, description="notes a ticket may hold")
+    writes_per_min: float = Field(
+        30.0, gt=0, description="ticket writes (open, patch, actions) per principal per minute"
+    )
+    write_burst: float = Field(10.0, ge=1, description="ticket writes a principal may send at once")
+    retention_days: float = Field(
+        400.0, gt=0, description="closed, cancelled and rejected tickets are kept this long"
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DEMARC_", env_nested_delimiter="__", extra="forbid"
@@ -172,6 +191,7 @@ class Settings(BaseSettings):
         "(the first change after a quiet hold-down at once); 0: after every change",
     )
     retention: Retention = Retention()
+    tickets: Tickets = Tickets()
     accept_data_loss: bool = Field(
         False,
         description="start even when the database is below the last acknowledged revision",

@@ -22,13 +22,14 @@ RANKS = {
     "gateway.leakguard": 4,
     "gateway.views": 5,
     "gateway.policy": 6,
-    "gateway.schemas": 7,
-    "gateway.api": 7,
-    "gateway.ops": 7,  # metrics, health, access log, logs: beside the routes, below the app
-    "gateway.app": 8,
-    "gateway.server": 9,
-    "gateway.demo": 10,
-    "gateway.cli": 11,
+    "gateway.tickets": 7,  # records its changes in the policy store's audit trail
+    "gateway.schemas": 8,
+    "gateway.api": 8,
+    "gateway.ops": 8,  # metrics, health, access log, logs: beside the routes, below the app
+    "gateway.app": 9,
+    "gateway.server": 10,
+    "gateway.demo": 11,
+    "gateway.cli": 12,
 }
 # a development tool: only the command line and the demo may reach it
 PKI_USERS = ("gateway.cli", "gateway.demo")
@@ -135,6 +136,7 @@ SQL_HOMES = (
     "gateway/policy/audittables.py",  # the policy database's audit tables, part of PolicyDb
     "gateway/store/sqlite.py",
     "gateway/store/rollups.py",  # the data store's performance buckets, written by sqlite.py
+    "gateway/tickets/store.py",  # trouble tickets, in the same file
 )
 SQL = re.compile(
     r"\b(SELECT\b.*\bFROM|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b"

@@ -6,34 +6,15 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.disclosure.peer import interconnect_id
-from gateway.disclosure.policy import PeerPolicy, PerformanceRule
-from gateway.disclosure.project import Context
-from gateway.disclosure.pseudonym import Pseudonymizer
-from gateway.model import Link, Snapshot
+from gateway.disclosure.entities import find_interconnect
+from gateway.disclosure.policy import PerformanceRule
 from gateway.store.rollups import Point
 
 #: granularity as asked for → bucket width in seconds
 GRANULARITIES: Mapping[str, int] = {"5m": 300, "1h": 3600}
 
 
-def find_interconnect(
-    snapshot: Snapshot,
-    policy: PeerPolicy,
-    audience: str,
-    pseudonym: Pseudonymizer,
-    published_id: str,
-    now: datetime,
-) -> Link | None:
-    """The audience's own interconnect that its views publish as ``published_id``; None for
-    anything else (another peer's circuit, an internal link id, a name that does not exist)."""
-    peer = audience.partition("/")[2]
-    name = interconnect_id(policy)
-    ctx = Context(snapshot=snapshot, now=now, pseudonym=pseudonym, audience=audience)
-    for link in snapshot.interconnects_by_peer.get(peer, ()):
-        if name(ctx, link) == published_id:
-            return link
-    return None
+__all__ = ["GRANULARITIES", "find_interconnect", "performance_doc"]
 
 
 def _time(seconds: int | datetime) -> str:

@@ -130,6 +130,53 @@ class PerformanceRule(_Strict):
         return self
 
 
+TicketField = Literal[
+    "status", "status_history", "notes", "expected_resolution", "resolved_at",
+    "seller_priority", "seller_severity", "updated_at",
+]  # fmt: skip
+#: ticket fields a text template may name: one value each
+TICKET_TEMPLATE_FIELDS = frozenset(
+    {"status", "expected_resolution", "resolved_at", "seller_priority", "seller_severity",
+     "updated_at"}
+)  # fmt: skip
+
+
+class TicketRule(_Strict):
+    """Trouble tickets (TMF621 routes): the audience opens tickets on its own interconnects
+    (a peer) or services (a customer), follows them and adds notes. What it wrote itself it
+    always sees; ``fields`` are what it sees of the operator's side."""
+
+    fields: list[TicketField] = Field(min_length=1)
+    text: TextRule = Field(
+        "drop",
+        description="the operator's notes and status change reasons: drop (none are shown), "
+        "keep (as written, each screened by the leak guard) or a template of ticket fields",
+    )
+    time_precision: TimePrecision = "second"
+
+    @model_validator(mode="after")
+    def _valid(self) -> TicketRule:
+        dupes = sorted({f for f in self.fields if self.fields.count(f) > 1})
+        if dupes:
+            raise ValueError(f"fields listed twice: {', '.join(dupes)}")
+        if "notes" in self.fields and self.text == "drop":
+            raise ValueError(
+                "'notes' is listed in fields but text is 'drop': set text to 'keep' or to "
+                "{template: ...}, or remove 'notes' from fields"
+            )
+        if isinstance(self.text, TextTemplate):
+            usable = sorted(TICKET_TEMPLATE_FIELDS & set(self.fields))
+            for _, name, spec, conversion in string.Formatter().parse(self.text.template):
+                if name is not None and (spec or conversion):
+                    raise ValueError(f"text template placeholder {{{name}...}}: write {{field}}")
+                if name is not None and name not in usable:
+                    raise ValueError(
+                        f"text template uses {{{name}}}, which is not a disclosed field of "
+                        f"tickets; use one of: {', '.join(usable) or '(none listed)'}"
+                    )
+        return self
+
+
 class PeerMaintenanceRule(_Timed):
     fields: list[PeerMaintenanceField] = Field(min_length=1)
     text: TextRule = "drop"
@@ -213,16 +260,19 @@ class PeerDisclose(_Strict):
     alarm: PeerAlarmRule | None = None
     maintenance: PeerMaintenanceRule | None = None
     performance: PerformanceRule | None = None
+    ticket: TicketRule | None = None
 
     @model_validator(mode="after")
-    def _performance_names_circuits(self) -> PeerDisclose:
-        # the history of a circuit is asked for by the id the interconnects view publishes
+    def _circuits_are_named(self) -> PeerDisclose:
+        # a circuit's history, or a ticket on it, names it by the id the interconnects view
+        # publishes: without that id the peer could name none
         ic = self.interconnect
-        if self.performance is not None and (ic is None or "id" not in ic.fields):
-            raise ValueError(
-                "performance needs an 'interconnect' rule that lists 'id': a circuit's history "
-                "is asked for by the id the interconnects view publishes"
-            )
+        for kind in ("performance", "ticket"):
+            if getattr(self, kind) is not None and (ic is None or "id" not in ic.fields):
+                raise ValueError(
+                    f"{kind} needs an 'interconnect' rule that lists 'id': it names a circuit "
+                    "by the id the interconnects view publishes"
+                )
         return self
 
 
@@ -232,6 +282,7 @@ class CustomerDisclose(_Strict):
     maintenance: CustomerMaintenanceRule | None = None
     summary: SummaryRule | None = None
     history: HistoryRule | None = None
+    ticket: TicketRule | None = None
 
     @model_validator(mode="after")
     def _summary_parts(self) -> CustomerDisclose:
@@ -243,6 +294,11 @@ class CustomerDisclose(_Strict):
                 raise ValueError(f"summary field {field!r} needs a {rule!r} rule under disclose")
             if field == "status" and (self.service is None or "status" not in self.service.fields):
                 raise ValueError("summary field 'status' needs 'status' among the service fields")
+        if self.ticket is not None and (self.service is None or "id" not in self.service.fields):
+            raise ValueError(
+                "ticket needs a 'service' rule that lists 'id': a ticket names a service by "
+                "the id the services view publishes"
+            )
         return self
 
 
