@@ -80,7 +80,9 @@ def render_ticket(ticket: Ticket, rule: TicketRule, clean: Clean) -> Rendered:
     if "status" in fields:
         doc["status"] = ticket.status.value
     if "updated_at" in fields:
-        doc["lastUpdate"] = format_time(ticket.updated_at, precision)
+        # coarsened, but never before the creation the party itself saw to the second
+        doc["lastUpdate"] = max(format_time(ticket.updated_at, precision) or "",
+                                doc["creationDate"] or "")  # fmt: skip
     if "expected_resolution" in fields and ticket.expected_resolution is not None:
         doc["expectedResolutionDate"] = format_time(ticket.expected_resolution, precision, up=True)
     if "resolved_at" in fields and ticket.resolved_at is not None:
