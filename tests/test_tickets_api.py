@@ -68,7 +68,10 @@ def test_an_operator_note_naming_an_internal_router_is_not_shown(
     assert seen.status_code == 200
     assert router not in seen.text and slip not in seen.text
     assert fine in [n["text"] for n in seen.json()["note"]]  # the clean note is shown
-    event = list(desk.gateway.leaks)[leaks]
+    assert acme.get(ticket["href"]).content == seen.content  # read again: the same answer
+    events = list(desk.gateway.leaks)[leaks:]
+    assert len(events) == 1  # on record once, not once per read
+    (event,) = events
     assert (event.audience, event.view) == ("peer/acme", f"ticket/{ticket['id']}")
     assert "node_name" in event.classes and router not in str(event)
     # staff still have the note as written

@@ -95,9 +95,12 @@ class Party:
 
 def _report(request: Request, party: Party, view: str) -> None:
     gateway = request.app.state.gateway
-    event = Withheld(party.audience, view, tuple(sorted(party.classes)),
-                     tuple(sorted(party.digests)))  # fmt: skip
-    gateway.record_withheld(event)
+    digests = tuple(sorted(party.digests))
+    # a ticket is read again and again, the same note stopped each time: it goes on record
+    # once (per process), not once per poll (leak events are never deleted)
+    if gateway.tickets.first_report((party.audience, view, *digests)):
+        event = Withheld(party.audience, view, tuple(sorted(party.classes)), digests)
+        gateway.record_withheld(event)
 
 
 def withheld(request: Request, party: Party, view: str) -> Response:

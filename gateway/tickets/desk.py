@@ -32,6 +32,16 @@ class TicketDesk:
         self._max_open = max_open
         self._max_notes = max_notes
         self._clock = clock
+        self._reported: set[tuple[str, ...]] = set()
+
+    def first_report(self, key: tuple[str, ...]) -> bool:
+        """True the first time ``key`` (what the leak guard stopped, where) is seen."""
+        if key in self._reported:
+            return False
+        if len(self._reported) >= 10_000:  # bounded: at worst a stop is reported again
+            self._reported.clear()
+        self._reported.add(key)
+        return True
 
     def _actor(self, principal: str) -> Actor:
         return Actor(principal, self._clock(), self._max_notes)

@@ -46,6 +46,11 @@ def _own(at: datetime) -> str | None:
     return format_time(at)  # the party's own acts: to the second, as it did them
 
 
+def _ours(at: datetime, precision: str, created: str, *, up: bool = False) -> str:
+    """One of our times, coarsened, but never before the creation the party saw to the second."""
+    return max(format_time(at, precision, up=up) or "", created)
+
+
 def render_ticket(ticket: Ticket, rule: TicketRule, clean: Clean) -> Rendered:
     fields: set[str] = set(rule.fields)
     precision = rule.time_precision
@@ -79,10 +84,9 @@ def render_ticket(ticket: Ticket, rule: TicketRule, clean: Clean) -> Rendered:
     doc["relatedEntity"] = entities
     if "status" in fields:
         doc["status"] = ticket.status.value
+    created = doc["creationDate"] or ""
     if "updated_at" in fields:
-        # coarsened, but never before the creation the party itself saw to the second
-        doc["lastUpdate"] = max(format_time(ticket.updated_at, precision) or "",
-                                doc["creationDate"] or "")  # fmt: skip
+        doc["lastUpdate"] = _ours(ticket.updated_at, precision, created)
     if "expected_resolution" in fields and ticket.expected_resolution is not None:
         doc["expectedResolutionDate"] = format_time(ticket.expected_resolution, precision, up=True)
     if "resolved_at" in fields and ticket.resolved_at is not None:
@@ -94,10 +98,12 @@ def render_ticket(ticket: Ticket, rule: TicketRule, clean: Clean) -> Rendered:
             doc[attribute] = value
     operator_text = _operator_text(rule, doc, clean, out)
     if "status_history" in fields:
-        doc["statusChange"] = [_change(c, precision, operator_text) for c in ticket.history]
+        doc["statusChange"] = [
+            _change(c, precision, created, operator_text) for c in ticket.history
+        ]
     notes = []
     for note in ticket.notes:
-        item = _note(note, precision, fields, operator_text)
+        item = _note(note, precision, created, fields, operator_text)
         if item is not None:
             notes.append(item)
             if note.side == "party":
@@ -130,18 +136,24 @@ def _operator_text(
     return lambda raw: None
 
 
-def _change(change: StatusChange, precision: str, text: Callable[[str], str | None]) -> Any:
+def _change(
+    change: StatusChange, precision: str, created: str, text: Callable[[str], str | None]
+) -> Any:
     if change.side == "party":
         item: dict[str, Any] = {"status": change.status.value, "changeDate": _own(change.at)}
         return item
-    item = {"status": change.status.value, "changeDate": format_time(change.at, precision)}
+    item = {"status": change.status.value, "changeDate": _ours(change.at, precision, created)}
     if change.reason is not None and (reason := text(change.reason)) is not None:
         item["changeReason"] = reason
     return item
 
 
 def _note(
-    note: Note, precision: str, fields: set[str], text: Callable[[str], str | None]
+    note: Note,
+    precision: str,
+    created: str,
+    fields: set[str],
+    text: Callable[[str], str | None],
 ) -> dict[str, Any] | None:
     if note.side == "party":  # its own: always, as it wrote it
         item: dict[str, Any] = {"id": note.note_id, "date": _own(note.at), "source": "buyer"}
@@ -155,8 +167,8 @@ def _note(
     if shown is None:
         return None
     # no author: a staff member's or a system's name is the operator's internal business
-    return {"id": note.note_id, "date": format_time(note.at, precision), "source": "seller",
-            "text": shown}  # fmt: skip
+    date = _ours(note.at, precision, created)
+    return {"id": note.note_id, "date": date, "source": "seller", "text": shown}
 
 
 def _blanked(doc: dict[str, Any], theirs: list[tuple[dict[str, Any], str]]) -> dict[str, Any]:
