@@ -16,7 +16,21 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from gateway import __doc__ as _about
-from gateway.api import admin, console, events, explain, feeds, hub, ingest, policies, public
+from gateway.api import (
+    admin,
+    console,
+    events,
+    explain,
+    feeds,
+    hub,
+    ingest,
+    performance,
+    policies,
+    public,
+    tickets,
+    tickets_internal,
+    tmf642,
+)
 from gateway.api.csrf import BrowserGuard, csrf_token
 from gateway.api.deps import (
     PRINCIPAL_KEY,
@@ -31,7 +45,7 @@ from gateway.api.head import HeadAsGet
 from gateway.api.openapi import document
 from gateway.api.ratelimit import RateLimit, TokenBuckets
 from gateway.console import load_assets, load_shell
-from gateway.disclosure import PolicySet
+from gateway.disclosure import PolicySet, Pseudonymizer, audience_key
 from gateway.errors import ConfigError
 from gateway.ingest import DEFAULT_SEVERITIES, AlertLabelMap, AlertStats
 from gateway.leakguard.egress import WITHHELD, EgressGuard
@@ -61,10 +75,14 @@ from gateway.security.tls import Rejections, TlsState
 from gateway.settings import Settings
 from gateway.store import SqliteBackend, Store
 from gateway.store.retention import ModelRetention, Pruned, alarm_horizon
+from gateway.store.rollups import RollupReader
+from gateway.tickets.desk import TicketDesk
+from gateway.tickets.store import TicketDb
 from gateway.views import Refresher, ViewCache
 from gateway.views.checkpoint import save, take
 from gateway.views.cursor import Cursors
 from gateway.views.history import AvailabilityHistory
+from gateway.views.tmf642 import Tmf642Cache
 
 VERSION = "0.1.0"
 #: at most this long rendering at a clean stop before the views are written for a warm start
@@ -114,6 +132,8 @@ class Gateway:
         secret = self._secret = load_secret(settings.secret_path)
         self.backend = SqliteBackend(settings.database_path, accept_loss=settings.accept_data_loss)
         self.store = Store(self.backend)
+        self.rollups = RollupReader(settings.database_path)  # performance history, read side
+        self._pseudonyms: dict[str, Pseudonymizer] = {}
         self.cache = ViewCache()
         self.push = Push(
             settings,
@@ -123,6 +143,7 @@ class Gateway:
         self.cache.on_publish(self.push.waiters.published)
         self.cache.on_publish(self.push.feed.published)
         self.cursors = Cursors(secret)  # page cursors, signed per audience
+        self.tmf642 = Tmf642Cache()  # each peer's alarms view in TMF642 form, per version
         self.history = AvailabilityHistory(self.backend)
         self.leaks: deque[Withheld] = deque(maxlen=1000)  # the latest, for staff and tests
         self.screen = Screen(on_leak=self._withheld, enabled=settings.leak_guard)
@@ -143,6 +164,13 @@ class Gateway:
         self._proxy: tuple[int, ProxyMode] | None = None
         self.policy_db = PolicyDb(settings.database_path)
         self.audit = AuditLog(self.policy_db)
+        # trouble tickets: in the same file, written and audited in one transaction each
+        self.ticket_db = TicketDb(settings.database_path)
+        limits = settings.tickets
+        self.tickets = TicketDesk(
+            self.ticket_db, max_open=limits.max_open, max_notes=limits.max_notes
+        )
+        self.ticket_buckets = TokenBuckets(limits.writes_per_min / 60, limits.write_burst)
         self.lifecycle = PolicyLifecycle(
             self.policy_db,
             record=self.audit.record,
@@ -178,6 +206,10 @@ class Gateway:
         self.public_app = create_public_app(self)
         self.internal_app = create_internal_app(self)
 
+    def record_withheld(self, event: Withheld) -> None:
+        """A body the leak guard stopped (or a part of one it left out), for the record."""
+        self._withheld(event)
+
     def _withheld(self, event: Withheld) -> None:
         """The leak guard stopped a body: keep it for staff, durably, with classes and digests
         only. Called from the refresher's worker thread, or from the event loop, where the
@@ -197,6 +229,14 @@ class Gateway:
             self.policy_db.append_events([record])
             return
         loop.run_in_executor(None, self.policy_db.append_events, [record])
+
+    def pseudonymizer(self, audience: str) -> Pseudonymizer:
+        """The audience's pseudonyms, as its views have them (for routes that resolve a
+        published id back to what it names)."""
+        found = self._pseudonyms.get(audience)
+        if found is None:
+            found = self._pseudonyms[audience] = Pseudonymizer(audience_key(self._secret, audience))
+        return found
 
     def reload_registry(self, *, force: bool = False) -> bool:
         """Re-read the principal registry when its file changed (or on SIGHUP, ``force``). A
@@ -263,8 +303,17 @@ class Gateway:
     async def retain(self) -> tuple[Pruned, Rotated]:
         """One retention pass: the model (a committed change), then the audit trail."""
         pruned = await self.model_retention.run_once()
+        kept, now = self.settings.retention, datetime.now(UTC)
+        await asyncio.to_thread(
+            self.backend.prune_rollups,
+            {
+                300: now - timedelta(days=kept.performance_5m_days),
+                3600: now - timedelta(days=kept.performance_1h_days),
+            },
+        )
         # settled days older than any history a policy may publish (its longest ``days``)
         await self.history.forget_before(datetime.now(UTC).date() - timedelta(days=400))
+        await self.tickets.prune(self.settings.tickets.retention_days)
         rotated = await asyncio.to_thread(self.audit_rotation.run_once, datetime.now(UTC))
         return pruned, rotated
 
@@ -337,13 +386,19 @@ class Gateway:
                 log.warning("cannot write the view checkpoint %s: %s", self.checkpoint_path, exc)
         await self.push.stop()
         await self.store.close()
+        await asyncio.to_thread(self.rollups.close)
+        await asyncio.to_thread(self.ticket_db.close)
         await self.audit.close()
         await asyncio.to_thread(self.access_lines.close)  # every line answered is written
         await asyncio.to_thread(self.policy_db.close)
 
 
 def _base_app(
-    gateway: Gateway, title: str, description: str, roles: str, bodies: tuple[Any, ...] = ()
+    gateway: Gateway,
+    title: str,
+    description: str,
+    roles: str,
+    bodies: dict[str, tuple[Any, ...]] | None = None,
 ) -> FastAPI:
     # /docs and /redoc with their scripts served from here: management networks are offline
     app = FastAPIOffline(
@@ -358,7 +413,7 @@ def _base_app(
     )
     app.state.gateway = gateway
     install_error_handlers(app)
-    document(app, roles, bodies, ingest.PREFIX)
+    document(app, roles, bodies)
     return app
 
 
@@ -371,11 +426,15 @@ def create_public_app(gateway: Gateway) -> AccessLog:
         "Identify with a client certificate whose SPIFFE URI is "
         "spiffe://<trust-domain>/peer/<name> or .../customer/<name>.",
         "This listener accepts the roles `peer` and `customer`.",
+        {tickets.PREFIX: tickets.BODIES},
     )
     app.include_router(public.router)
     app.include_router(events.router)
     app.include_router(hub.router)
     app.include_router(feeds.router)
+    app.include_router(tmf642.router)
+    app.include_router(performance.router)
+    app.include_router(tickets.router)
     guarded = EgressGuard(
         app,
         gateway.screen.guard,
@@ -415,9 +474,10 @@ def create_internal_app(gateway: Gateway) -> AccessLog:
         "Demarc internal API",
         f"{_about} Ingest for sources; administration for staff.",
         "This listener accepts the roles `source` (ingest) and `staff` (admin).",
-        ingest.BODIES,
+        {ingest.PREFIX: ingest.BODIES, tickets.PREFIX: tickets_internal.BODIES},
     )
     app.include_router(ingest.router)
+    app.include_router(tickets_internal.router)
     app.include_router(admin.router)
     app.include_router(policies.router)
     app.include_router(explain.router)

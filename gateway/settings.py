@@ -91,6 +91,12 @@ class Retention(BaseModel):
         7.0, gt=0, description="per-request disclosure records, before hourly summaries"
     )
     audit_summary_days: float = Field(400.0, gt=0, description="hourly disclosure summaries")
+    performance_5m_days: float = Field(
+        7.0, gt=0, le=400, description="5-minute buckets of interconnect measurements"
+    )
+    performance_1h_days: float = Field(
+        90.0, gt=0, le=400, description="hourly buckets of interconnect measurements"
+    )
     audit_archive_dir: Path | None = Field(
         None, description="JSON-lines archive of rotated records; default <data_dir>/audit-archive"
     )
@@ -170,6 +176,25 @@ class Hub(BaseModel):
     timeout_s: float = Field(10.0, gt=0, le=120, description="one delivery attempt")
 
 
+class Tickets(BaseModel):
+    """What a peer or customer may put into trouble tickets (README: Trouble tickets)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_body_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    max_open: int = Field(
+        100, ge=1, le=100_000, description="tickets one principal may have open at once"
+    )
+    max_notes: int = Field(200, ge=1, le=10_000, description="notes a ticket may hold")
+    writes_per_min: float = Field(
+        30.0, gt=0, description="ticket writes (open, patch, actions) per principal per minute"
+    )
+    write_burst: float = Field(10.0, ge=1, description="ticket writes a principal may send at once")
+    retention_days: float = Field(
+        400.0, gt=0, description="closed, cancelled and rejected tickets are kept this long"
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DEMARC_", env_nested_delimiter="__", extra="forbid"
@@ -222,6 +247,7 @@ class Settings(BaseSettings):
         "rendering them took last; 0: after every change",
     )
     retention: Retention = Retention()
+    tickets: Tickets = Tickets()
     accept_data_loss: bool = Field(
         False,
         description="start even when the database is below the last acknowledged revision",

@@ -8,6 +8,7 @@ import msgspec
 import pytest
 
 from gateway.cli import main
+from gateway.demo.network import DemoData
 from tests.conftest import Pki, RunningGateway
 from tests.policyapi import ALICE, BOB, policy_text, widen
 
@@ -113,3 +114,31 @@ def test_a_draft_is_withdrawn_from_the_command_line(
     assert "withdrawn" in bob("withdraw", draft_id)
     assert f"draft {draft_id} " not in alice("drafts")
     assert alice("withdraw", draft_id, ok=False).startswith("demarc admin: 409")
+
+
+def test_staff_work_a_ticket_from_the_shell(
+    fresh_tls: RunningGateway,
+    pki: Pki,
+    demo: DemoData,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tests.test_e2e_tickets import circuits, new_ticket, open_ticket
+
+    alice = Staff(_configure(tmp_path, pki, fresh_tls, ALICE), capsys)
+    circuit, link = sorted(circuits(demo, "acme").items())[0]
+    with fresh_tls.client("public", "peer/acme", pki) as acme:
+        ticket = open_ticket(acme, new_ticket(circuit)).json()
+        listed = alice("ticket", "list", "--audience", "peer/acme")
+        assert ticket["id"] in listed and "acknowledged" in listed and "next: --after" in listed
+        shown = alice("ticket", "show", ticket["id"])
+        assert f"Interconnect {circuit} = link {link}" in shown  # staff see what it names
+        moved = alice("ticket", "update", ticket["id"], "--status", "inProgress",
+                      "--note", "optic swap at 14:00", "--visible", "--ref", "INC42")  # fmt: skip
+        assert "inProgress" in moved and "[party]: optic swap at 14:00" in moved
+        alice("ticket", "update", ticket["id"], "--note", "vendor case 7")  # internal
+        refused = alice("ticket", "update", ticket["id"], "--status", "closed", ok=False)
+        assert refused.startswith("demarc admin: 409 conflict")
+        seen = acme.get(ticket["href"]).json()
+    assert seen["status"] == "inProgress"
+    assert [n["text"] for n in seen["note"] if n["source"] == "seller"] == ["optic swap at 14:00"]

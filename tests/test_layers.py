@@ -24,13 +24,14 @@ RANKS = {
     "gateway.views": 5,
     "gateway.policy": 6,
     "gateway.push": 6,  # long-poll, change feed, webhooks, feeds: from published views only
-    "gateway.schemas": 7,
-    "gateway.api": 7,
-    "gateway.ops": 7,  # metrics, health, access log, logs: beside the routes, below the app
-    "gateway.app": 8,
-    "gateway.server": 9,
-    "gateway.demo": 10,
-    "gateway.cli": 11,
+    "gateway.tickets": 7,  # records its changes in the policy store's audit trail
+    "gateway.schemas": 8,
+    "gateway.api": 8,
+    "gateway.ops": 8,  # metrics, health, access log, logs: beside the routes, below the app
+    "gateway.app": 9,
+    "gateway.server": 10,
+    "gateway.demo": 11,
+    "gateway.cli": 12,
 }
 # a development tool: only the command line and the demo may reach it
 PKI_USERS = ("gateway.cli", "gateway.demo")
@@ -138,6 +139,8 @@ SQL_HOMES = (
     "gateway/store/sqlite.py",
     "gateway/store/events.py",  # the change feed (gateway/push)
     "gateway/store/subscriptions.py",  # webhook subscriptions, on the feed's connection
+    "gateway/store/rollups.py",  # the data store's performance buckets, written by sqlite.py
+    "gateway/tickets/store.py",  # trouble tickets, in the same file
 )
 SQL = re.compile(
     r"\b(SELECT\b.*\bFROM|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b"

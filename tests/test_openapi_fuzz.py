@@ -53,6 +53,12 @@ EXCLUDED_FOR: dict[tuple[str, str], str] = {
         "schema-valid, and one the gateway did not issue is rightly refused with 422 "
         "invalid_cursor"
     ),
+    ("^/v1/interconnects/[^/]+/performance$", "positive_data_acceptance"): (
+        "since and until are each a valid RFC 3339 time, but together they must make a span "
+        "that starts before it ends and covers at most 7 days of 5-minute (90 days of hourly) "
+        "buckets, a rule across two parameters JSON Schema cannot state; a span that breaks it "
+        "is rightly refused with 422 naming query.since"
+    ),
     ("^/v1/admin/(drafts|policies/validate)", "positive_data_acceptance"): (
         "a policy travels as text (YAML in a string, or application/yaml): its rules are those "
         "of schemas/policy.schema.json and the policy parser, which a string schema cannot "

@@ -204,7 +204,12 @@ def test_load_reads_state_not_history_and_the_log_is_trimmed(tmp_path: Path) -> 
                 await store.commit(UpsertAlarms((raised(f"a{hour}", now[0]),)), "src")
             dropped = await asyncio.to_thread(backend.trim_log, T0 + timedelta(hours=40))
             assert dropped == 40
-            assert backend.row_counts() == {"objects.alarm": 48, "revisions": 8, "service_days": 0}
+            assert backend.row_counts() == {
+                "objects.alarm": 48,
+                "revisions": 8,
+                "service_days": 0,
+                "metric_rollups": 0,
+            }
         finally:
             await store.close()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fastapi import FastAPI
@@ -134,12 +134,12 @@ def _complete(operation: dict[str, Any]) -> None:
 
 
 def document(
-    app: FastAPI, roles: str, bodies: Iterable[type[BaseModel]] = (), prefix: str = ""
+    app: FastAPI, roles: str, bodies: Mapping[str, Iterable[type[BaseModel]]] | None = None
 ) -> None:
     """Replace ``app.openapi`` by one that describes what the listener really sends.
 
-    ``bodies``: models of request bodies that routes refer to with :func:`body` (their
-    component names start with ``prefix``)."""
+    ``bodies``: per component name prefix, models of request bodies that routes refer to
+    with :func:`body` (given the same prefix)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
@@ -152,7 +152,8 @@ def document(
         for name in ("HTTPValidationError", "ValidationError"):
             schemas.pop(name, None)
         schemas.update(components(ErrorBody))
-        schemas.update(components(*bodies, prefix=prefix))
+        for prefix, models in (bodies or {}).items():
+            schemas.update(components(*models, prefix=prefix))
         scheme = {**MUTUAL_TLS, "description": MUTUAL_TLS["description"].format(roles=roles)}
         parts["securitySchemes"] = {"mutualTLS": scheme}
         doc["security"] = [{"mutualTLS": []}]

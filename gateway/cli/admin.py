@@ -15,6 +15,7 @@ import msgspec
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from gateway.cli.admin_tickets import add_ticket_commands, ticket_request
 from gateway.errors import ConfigError
 
 DEFAULT_CONFIG = Path("~/.config/demarc/admin.yaml")
@@ -129,6 +130,8 @@ def request_for(args: argparse.Namespace) -> tuple[str, str, dict[str, Any]]:
         case "audit":
             params = {k: v for k in ("principal", "kind", "limit") if (v := getattr(args, k))}
             return "GET", "/v1/admin/audit", {"params": {**params, **audience}}
+        case "ticket":
+            return ticket_request(args)
     raise ConfigError(f"unknown admin command {args.admin}")  # argparse prevents it
 
 
@@ -170,7 +173,7 @@ def configure(args: argparse.Namespace) -> int:
 def add_commands(sub: Any) -> None:
     parser = sub.add_parser(
         "admin",
-        help="the staff admin API: drafts, diff, approve, activate, rollback, audit",
+        help="the staff admin API: drafts, diff, approve, activate, rollback, audit, tickets",
         description="Talks to the internal listener as a staff principal. Configure once with "
         "`demarc admin configure`; every command prints readable text, or --json.",
     )
@@ -229,3 +232,4 @@ def add_commands(sub: Any) -> None:
                      "(default: all)")  # fmt: skip
     aud.add_argument("--audience", help="only this audience (default: all)")
     aud.add_argument("--limit", type=int, default=20, help="how many (default: %(default)s)")
+    add_ticket_commands(cmds)

@@ -6,6 +6,8 @@ from typing import Any
 
 import msgspec
 
+from gateway.cli.admin_tickets import render_tickets
+
 
 def render(command: str, status: int, body: Any) -> str:
     match command:
@@ -28,6 +30,8 @@ def render(command: str, status: int, body: Any) -> str:
             return _rollback(body)
         case "audit":
             return "\n".join(_event(e) for e in body["events"]) or "no events"
+        case "ticket":
+            return render_tickets(body)
     # preview: the views as the audience would get them, already JSON
     return msgspec.json.format(msgspec.json.encode(body), indent=2).decode()
 

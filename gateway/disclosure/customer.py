@@ -33,6 +33,13 @@ def _service_id(shared: bool) -> Getter[Service]:
     return get
 
 
+def service_id(policy: CustomerPolicy) -> Getter[Service]:
+    """How ``policy`` names a service in every customer view and route: its id when the
+    service rule shares ids, else the audience's pseudonym of it."""
+    rule = policy.disclose.service
+    return _service_id(rule is not None and rule.identifiers == "shared")
+
+
 def _sla(ctx: Context, service: Service) -> dict[str, Any]:
     sla = service.sla
     return {

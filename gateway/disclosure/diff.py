@@ -120,6 +120,8 @@ def _aspect(kind: str, aspect: str, before: Any, after: Any) -> PolicyChange:
         return PolicyChange(kind, aspect, before, after, _EXPOSE[after] > _EXPOSE[before])
     if aspect == "history_hours" and isinstance(before, int) and isinstance(after, int):
         return PolicyChange(kind, aspect, before, after, after > before)
+    if aspect == "days" and isinstance(before, int) and isinstance(after, int):
+        return PolicyChange(kind, aspect, before, after, after > before)  # a longer history
     if aspect == "group_minutes" and isinstance(before, int) and isinstance(after, int):
         # a shorter window splits episodes: more, finer-grained incidents are told
         return PolicyChange(kind, aspect, before, after, after < before)

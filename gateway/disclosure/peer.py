@@ -56,6 +56,13 @@ def _link_id(shared: bool) -> Getter[Link]:
     return get
 
 
+def interconnect_id(policy: PeerPolicy) -> Getter[Link]:
+    """How ``policy`` names an interconnect in every peer view and route: the agreed circuit
+    id when its interconnect rule shares ids, else the audience's pseudonym of the link."""
+    ic = policy.disclose.interconnect
+    return _link_id(ic is not None and ic.identifiers == "shared")
+
+
 def _interconnect_catalog(shared: bool) -> dict[str, Getter[Link]]:
     return {
         "id": _link_id(shared),
@@ -205,4 +212,4 @@ def _topology_views(rule: TopologyRule) -> dict[str, ViewFn]:
     return {"topology": demarc, "topology-rfc8345": rfc8345}
 
 
-__all__ = ["compile_peer", "interconnect_refs"]
+__all__ = ["compile_peer", "interconnect_id", "interconnect_refs"]

@@ -107,6 +107,76 @@ class PeerAlarmRule(_Timed):
     history_hours: int = Field(24, ge=0, le=720, description="how long cleared alarms stay")
 
 
+PerformanceMetric = Literal["utilisation_pct", "delay_ms", "loss_pct", "errors_per_s"]
+
+
+class PerformanceRule(_Strict):
+    """``GET /v1/interconnects/{id}/performance``: each interconnect's measurements as time
+    series, min/avg/max per 5-minute bucket (kept 7 days) or hour (kept 90 days)."""
+
+    metrics: list[PerformanceMetric] = Field(min_length=1)
+    round: dict[PerformanceMetric, int] = Field(
+        default_factory=dict, description="decimal places kept per metric (min, avg and max)"
+    )
+    days: int = Field(90, ge=1, le=90, description="how far back a peer may ask, in days")
+
+    @model_validator(mode="after")
+    def _valid(self) -> PerformanceRule:
+        if len(set(self.metrics)) != len(self.metrics):
+            raise ValueError("metrics listed twice")
+        for name, digits in self.round.items():
+            if not 0 <= digits <= 6:
+                raise ValueError(f"round.{name}: decimal places must be 0 to 6, not {digits}")
+        return self
+
+
+TicketField = Literal[
+    "status", "status_history", "notes", "expected_resolution", "resolved_at",
+    "seller_priority", "seller_severity", "updated_at",
+]  # fmt: skip
+#: ticket fields a text template may name: one value each
+TICKET_TEMPLATE_FIELDS = frozenset(
+    {"status", "expected_resolution", "resolved_at", "seller_priority", "seller_severity",
+     "updated_at"}
+)  # fmt: skip
+
+
+class TicketRule(_Strict):
+    """Trouble tickets (TMF621 routes): the audience opens tickets on its own interconnects
+    (a peer) or services (a customer), follows them and adds notes. What it wrote itself it
+    always sees; ``fields`` are what it sees of the operator's side."""
+
+    fields: list[TicketField] = Field(min_length=1)
+    text: TextRule = Field(
+        "drop",
+        description="the operator's notes and status change reasons: drop (none are shown), "
+        "keep (as written, each screened by the leak guard) or a template of ticket fields",
+    )
+    time_precision: TimePrecision = "second"
+
+    @model_validator(mode="after")
+    def _valid(self) -> TicketRule:
+        dupes = sorted({f for f in self.fields if self.fields.count(f) > 1})
+        if dupes:
+            raise ValueError(f"fields listed twice: {', '.join(dupes)}")
+        if "notes" in self.fields and self.text == "drop":
+            raise ValueError(
+                "'notes' is listed in fields but text is 'drop': set text to 'keep' or to "
+                "{template: ...}, or remove 'notes' from fields"
+            )
+        if isinstance(self.text, TextTemplate):
+            usable = sorted(TICKET_TEMPLATE_FIELDS & set(self.fields))
+            for _, name, spec, conversion in string.Formatter().parse(self.text.template):
+                if name is not None and (spec or conversion):
+                    raise ValueError(f"text template placeholder {{{name}...}}: write {{field}}")
+                if name is not None and name not in usable:
+                    raise ValueError(
+                        f"text template uses {{{name}}}, which is not a disclosed field of "
+                        f"tickets; use one of: {', '.join(usable) or '(none listed)'}"
+                    )
+        return self
+
+
 class PeerMaintenanceRule(_Timed):
     fields: list[PeerMaintenanceField] = Field(min_length=1)
     text: TextRule = "drop"
@@ -189,6 +259,21 @@ class PeerDisclose(_Strict):
     interconnect: InterconnectRule | None = None
     alarm: PeerAlarmRule | None = None
     maintenance: PeerMaintenanceRule | None = None
+    performance: PerformanceRule | None = None
+    ticket: TicketRule | None = None
+
+    @model_validator(mode="after")
+    def _circuits_are_named(self) -> PeerDisclose:
+        # a circuit's history, or a ticket on it, names it by the id the interconnects view
+        # publishes: without that id the peer could name none
+        ic = self.interconnect
+        for kind in ("performance", "ticket"):
+            if getattr(self, kind) is not None and (ic is None or "id" not in ic.fields):
+                raise ValueError(
+                    f"{kind} needs an 'interconnect' rule that lists 'id': it names a circuit "
+                    "by the id the interconnects view publishes"
+                )
+        return self
 
 
 class CustomerDisclose(_Strict):
@@ -197,6 +282,7 @@ class CustomerDisclose(_Strict):
     maintenance: CustomerMaintenanceRule | None = None
     summary: SummaryRule | None = None
     history: HistoryRule | None = None
+    ticket: TicketRule | None = None
 
     @model_validator(mode="after")
     def _summary_parts(self) -> CustomerDisclose:
@@ -208,6 +294,11 @@ class CustomerDisclose(_Strict):
                 raise ValueError(f"summary field {field!r} needs a {rule!r} rule under disclose")
             if field == "status" and (self.service is None or "status" not in self.service.fields):
                 raise ValueError("summary field 'status' needs 'status' among the service fields")
+        if self.ticket is not None and (self.service is None or "id" not in self.service.fields):
+            raise ValueError(
+                "ticket needs a 'service' rule that lists 'id': a ticket names a service by "
+                "the id the services view publishes"
+            )
         return self
 
 

@@ -80,6 +80,8 @@ _INSERT_EVENT = (
     "INSERT INTO audit_events (at, kind, principal, audience, view, revision, policy_version, "
     "digest, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+#: for a store of the same file that records its own events in its own transactions (tickets)
+INSERT_EVENT = _INSERT_EVENT
 _VERSION_COLS = (
     "id, audience, number, digest, text, author, approver, activated_by, activated_at, origin, "
     "draft_id, widening"

@@ -31,6 +31,7 @@ from gateway.model import (
     UpsertServices,
 )
 from gateway.model.snapshot import change_kind
+from gateway.store import rollups
 from gateway.store.base import Committed
 from gateway.store.highwater import HighWater
 
@@ -114,7 +115,7 @@ class SqliteBackend:
             problems = [r[0] for r in self._db.execute("PRAGMA quick_check(5)")]
             if problems != ["ok"]:
                 raise ConfigError(f"{CORRUPT.format(path=path)}: {'; '.join(problems)}")
-            self._db.executescript(SCHEMA)
+            self._db.executescript(SCHEMA + rollups.SCHEMA)
             self._migrate()
         except sqlite3.DatabaseError as exc:
             self._db.close()
@@ -235,6 +236,11 @@ class SqliteBackend:
             self._db.executescript(f"PRAGMA incremental_vacuum({int(vacuum_pages)})")
         return dropped
 
+    def prune_rollups(self, before: dict[int, datetime]) -> int:
+        """Drop performance buckets older than ``before[width]`` (retention)."""
+        with self._lock:
+            return rollups.prune(self._db, before)
+
     def load_days(self) -> dict[str, dict[date, Spans]]:
         """Every settled day of availability: service id → UTC day → spans."""
         out: dict[str, dict[date, Spans]] = {}
@@ -277,6 +283,9 @@ class SqliteBackend:
             (counts["revisions"],) = self._db.execute("SELECT COUNT(*) FROM revisions").fetchone()
             (counts["service_days"],) = self._db.execute(
                 "SELECT COUNT(*) FROM service_days"
+            ).fetchone()
+            (counts["metric_rollups"],) = self._db.execute(
+                "SELECT COUNT(*) FROM metric_rollups"
             ).fetchone()
         return counts
 
@@ -337,3 +346,5 @@ def _statements(
                 latest = final.metrics[key]
                 row_id = _encode(key[0]).decode() + "|" + key[1]
                 yield _UPSERT, ("metric", row_id, _encode(latest), revision)
+            # every sample on an interconnect also counts in its 5-minute and hourly buckets
+            yield from rollups.statements(samples, final)
