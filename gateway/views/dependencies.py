@@ -14,14 +14,17 @@ from gateway.disclosure.reads import (
     views_reading,
 )
 from gateway.model import (
+    AddMaintenanceUpdates,
     AddMetricSamples,
     Change,
     DeleteServices,
+    IncidentPatch,
     Kind,
     PruneAlarms,
     ResourceRef,
     Snapshot,
     UpsertAlarms,
+    UpsertIncidents,
     UpsertMaintenance,
     UpsertServices,
 )
@@ -112,6 +115,12 @@ def touched(changes: Iterable[Change], before: Snapshot) -> tuple[Touched, set[s
                     old_mw = before.maintenance.get(window.maintenance_id)
                     for ref in (*window.resources, *(old_mw.resources if old_mw else ())):
                         refs.add((Kind.MAINTENANCE, ref))
+            case AddMaintenanceUpdates(updates=updates):
+                for maintenance_id, _ in updates:
+                    if (was_mw := before.maintenance.get(maintenance_id)) is not None:
+                        refs.update((Kind.MAINTENANCE, ref) for ref in was_mw.resources)
+            case UpsertIncidents(incidents=patches):
+                refs.update(_incident_refs(patches, before))
             case UpsertServices(services=services):
                 for service in services:
                     customers.add(service.customer)
@@ -122,6 +131,23 @@ def touched(changes: Iterable[Change], before: Snapshot) -> tuple[Touched, set[s
             case _:  # a topology, or a change this planner does not know: everything
                 return refs, customers, True
     return refs, customers, False
+
+
+def _incident_refs(patches: Iterable[IncidentPatch], before: Snapshot) -> Touched:
+    """Where a declared incident reaches customers, before and after: the services it names
+    (a customer's scope holds each of its services) and the resources of the alarms it names
+    (an alarm it names that came in this same batch re-renders those views itself)."""
+    out: Touched = set()
+    for patch in patches:
+        old = before.incidents.get(patch.incident_id)
+        services = {*(patch.services or ()), *(old.services if old else ())}
+        alarms = {*(patch.alarms or ()), *(old.alarms if old else ())}
+        out.update((Kind.INCIDENTS, ResourceRef(service=sid)) for sid in services)
+        for alarm_id in alarms:
+            alarm = before.alarms.get(alarm_id)
+            if alarm is not None and alarm.resource is not None:
+                out.add((Kind.INCIDENTS, alarm.resource))
+    return out
 
 
 def stale_views(
