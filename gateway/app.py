@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from gateway import __doc__ as _about
-from gateway.api import admin, ingest, policies, public
+from gateway.api import admin, incidents, ingest, policies, public
 from gateway.api.deps import (
     PRINCIPAL_KEY,
     IdentityMiddleware,
@@ -392,6 +392,7 @@ def create_internal_app(gateway: Gateway) -> AccessLog:
     app.include_router(ingest.router)
     app.include_router(admin.router)
     app.include_router(policies.router)
+    app.include_router(incidents.router)
     return AccessLog(
         IdentityMiddleware(
             _rate_limited(gateway, app, "internal"),

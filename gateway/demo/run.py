@@ -31,6 +31,7 @@ FEEDS: tuple[tuple[str, str, str], ...] = (
     ("/v1/ingest/alarms", "POST", "alarms"),
     ("/v1/ingest/alertmanager", "POST", "alertmanager"),
     ("/v1/ingest/maintenance", "POST", "maintenance"),
+    ("/v1/ingest/incidents", "POST", "incidents"),
 )
 
 
