@@ -138,3 +138,15 @@ def test_filtered_bytes_are_cut_from_the_published_items(public: Client, demo: D
     for item in _items(client, "/v1/incidents", service=service):
         assert item in _items(client, "/v1/incidents")
     assert all(s.encode() not in whole for s in demo.secrets.node_names)
+
+
+def test_a_peer_filters_its_alarms_by_period(public: Client) -> None:
+    client = public("peer/acme")
+    alarms = _items(client, "/v1/alarms")
+    assert alarms
+    for alarm in alarms:
+        raised = _t(alarm["raised_at"])
+        before = _items(client, "/v1/alarms", until=raised.isoformat())
+        after = _items(client, "/v1/alarms", until=(raised + timedelta(seconds=1)).isoformat())
+        assert alarm not in before and alarm in after
+        assert after == [a for a in alarms if _t(a["raised_at"]) <= raised]

@@ -85,10 +85,12 @@ def _matches(view: str, item: dict[str, Any], flt: Filter) -> bool:
         named = [item.get("id")] if view in BY_ID else item.get("services") or []
         if flt.services.isdisjoint(s for s in named if isinstance(s, str)):
             return False
+    # the item's own pair (an alarm's cleared_at is an incident's end too: start decides)
     for start_key, end_key in _SPANS:
-        if start_key in item or end_key in item:
-            return flt.overlaps(_time(item.get(start_key)), _time(item.get(end_key)))
-    return True
+        if start_key in item:
+            return flt.overlaps(_time(item[start_key]), _time(item.get(end_key)))
+    ends = [item[end] for _, end in _SPANS if end in item]
+    return flt.overlaps(None, _time(ends[0])) if ends else True
 
 
 def _period(item: dict[str, Any], flt: Filter) -> dict[str, Any]:
