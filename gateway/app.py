@@ -23,6 +23,7 @@ from gateway.api import (
     explain,
     feeds,
     hub,
+    incidents,
     ingest,
     performance,
     policies,
@@ -481,6 +482,7 @@ def create_internal_app(gateway: Gateway) -> AccessLog:
     app.include_router(admin.router)
     app.include_router(policies.router)
     app.include_router(explain.router)
+    app.include_router(incidents.router)
     # the staff console (issue 19): pages and files from memory, its token per principal
     app.include_router(console.router)
     app.state.console_assets = load_assets()

@@ -12,6 +12,7 @@ from gateway.disclosure.policy import CustomerPolicy, PeerPolicy
 from gateway.ingest import (
     AlarmsDoc,
     AlertmanagerWebhook,
+    IncidentsDoc,
     MaintenanceDoc,
     MetricsDoc,
     ServiceDeletionDoc,
@@ -27,6 +28,7 @@ _INGEST: dict[str, type[BaseModel]] = {
     "ingest-alarms.schema.json": AlarmsDoc,
     "ingest-metrics.schema.json": MetricsDoc,
     "ingest-maintenance.schema.json": MaintenanceDoc,
+    "ingest-incidents.schema.json": IncidentsDoc,
 }
 
 

@@ -516,7 +516,8 @@ def _text_rule(draw: st.DrawFn, fields: list[str]) -> Any:
     return {"template": " ".join(parts)}
 
 
-def _rule(draw: st.DrawFn, model: Any, *, timed: bool, text: bool, history: bool) -> dict[str, Any]:
+def _rule(draw: st.DrawFn, model: Any, *, timed: bool, text: bool, history: bool,
+          written: bool = False) -> dict[str, Any]:  # fmt: skip
     fields = _fields(draw, model)
     rule: dict[str, Any] = {"fields": fields}
     identifiers = draw(st.sampled_from(["omit", "pseudonym", "shared"]))
@@ -530,6 +531,8 @@ def _rule(draw: st.DrawFn, model: Any, *, timed: bool, text: bool, history: bool
         text_rule = _text_rule(draw, fields)
         if text_rule != "omit":
             rule["text"] = text_rule
+    if written and (choice := draw(st.sampled_from(["omit", "drop", "keep"]))) != "omit":
+        rule["written"] = choice  # text staff and sources wrote for customers
     return rule
 
 
@@ -587,10 +590,12 @@ def customer_policies(draw: st.DrawFn, audience: str) -> LoadedPolicy:
     if draw(st.integers(0, 4)):
         disclose["service"] = _rule(draw, ServiceRule, timed=False, text=False, history=False)
     if draw(st.integers(0, 4)):
-        disclose["incident"] = _rule(draw, IncidentRule, timed=True, text=True, history=True)
+        disclose["incident"] = _rule(
+            draw, IncidentRule, timed=True, text=True, history=True, written=True
+        )
     if draw(st.integers(0, 4)):
         disclose["maintenance"] = _rule(
-            draw, CustomerMaintenanceRule, timed=True, text=True, history=False
+            draw, CustomerMaintenanceRule, timed=True, text=True, history=True, written=True
         )
     return _parsed({"audience": audience, "disclose": disclose})
 

@@ -142,3 +142,39 @@ def test_staff_work_a_ticket_from_the_shell(
         seen = acme.get(ticket["href"]).json()
     assert seen["status"] == "inProgress"
     assert [n["text"] for n in seen["note"] if n["source"] == "seller"] == ["optic swap at 14:00"]
+
+
+def test_incidents_and_planned_work_from_the_command_line(
+    fresh_tls: RunningGateway,
+    pki: Pki,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    demo: DemoData,
+) -> None:
+    alice = Staff(_configure(tmp_path, pki, fresh_tls, ALICE), capsys)
+    service = demo.situation.maintenance
+    opened = alice("incident", "open", "--id", "INC-CLI-1", "--service", service,
+                   "--title", "Slow backups", "--impact", "degraded",
+                   "--text", "Backups to the data centre run slowly.")  # fmt: skip
+    assert opened.startswith("incident INC-CLI-1: investigating: Slow backups")
+    assert f"services {service}" in opened and "Backups to the data centre" in opened
+    updated = alice("incident", "update", "INC-CLI-1", "--status", "resolved",
+                    "--text", "Back to normal speed.")  # fmt: skip
+    assert updated.splitlines()[0] == "incident INC-CLI-1: resolved: Slow backups"
+    assert [line.split()[1] for line in updated.splitlines() if line.startswith("  2")] == [
+        "investigating",
+        "resolved",
+    ]
+    assert "INC-CLI-1" in alice("incident", "list", "--service", service)
+    shown = alice.json("incident", "show", "INC-CLI-1")
+    assert shown["status"] == "resolved"  # type: ignore[index]
+    router = sorted(demo.secrets.node_names)[0]
+    refused = alice("incident", "update", "INC-CLI-1", "--status", "monitoring",
+                    "--text", f"watching {router}", ok=False)  # fmt: skip
+    assert refused.startswith("demarc admin: 422") and "$.text: names a router name" in refused
+    window = next(w for w in demo.maintenance["maintenance"] if "updates" in w)
+    done = alice("maintenance", "update", window["id"], "--status", "completed",
+                 "--text", "Finished.")  # fmt: skip
+    assert done.startswith(f"maintenance {window['id']}: completed")
+    missing = alice("incident", "update", "INC-NONE", "--status", "resolved", ok=False)
+    assert missing.startswith("demarc admin: 404")

@@ -438,8 +438,9 @@ def test_incidents_severity_impact_and_history() -> None:
         alarm("i-major", LINK, Severity.MAJOR),
         alarm("i-minor", ResourceRef(node=LON), Severity.MINOR),
         alarm("i-warn", LINK, Severity.WARNING),
-        alarm("i-recent", LINK, Severity.MAJOR, cleared_at=NOW - 23 * H),
-        alarm("i-old", LINK, Severity.CRITICAL, cleared_at=NOW - 25 * H),
+        # raised before they cleared, as every ingest format insists
+        alarm("i-recent", LINK, Severity.MAJOR, raised_at=NOW - 24 * H, cleared_at=NOW - 23 * H),
+        alarm("i-old", LINK, Severity.CRITICAL, raised_at=NOW - 26 * H, cleared_at=NOW - 25 * H),
         alarm("i-other", ResourceRef(node=FRA), Severity.CRITICAL),
     )
     # one incident per alarm (they all start at once: grouping is tested on its own below)

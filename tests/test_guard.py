@@ -29,6 +29,7 @@ from gateway.leakguard.contributions import alarm_terms
 from gateway.model import (
     AddMetricSamples,
     Alarm,
+    IncidentRecord,
     Link,
     LinkKind,
     Maintenance,
@@ -98,6 +99,8 @@ def _snapshot() -> Snapshot:
         NOW.replace(hour=12),
         description=MW_TEXT,
     )
+    incident = IncidentRecord("INC-2026-0417", title="Backup line down",
+                              services=("SVC-INITECH-0042",))  # fmt: skip
     service = Service(
         "SVC-INITECH-0042", "initech", name="Initech Zurich Backup Line",
         endpoints=(ResourceRef(node=pe7.node_id, tp="et-0/1/0"),),
@@ -108,7 +111,14 @@ def _snapshot() -> Snapshot:
         services={service.service_id: service},
         alarms={alarm.alarm_id: alarm},
         maintenance={window.maintenance_id: window},
-        kind_revisions={"topology": 1, "services": 1, "alarms": 2, "maintenance": 3},
+        incidents={incident.incident_id: incident},
+        kind_revisions={
+            "topology": 1,
+            "services": 1,
+            "alarms": 2,
+            "maintenance": 3,
+            "incidents": 4,
+        },
     )
 
 
@@ -140,6 +150,7 @@ CLASSES = [
     (TermClass.SERVICE_NAME, "Initech Zurich Backup Line"),
     (TermClass.ALARM_ID, "am-6e1f4a1c2b3d4e5f"),
     (TermClass.MAINTENANCE_ID, "CHG-2026-0099"),
+    (TermClass.INCIDENT_ID, "INC-2026-0417"),
     (TermClass.NETWORK_ID, "zrh-metro-core"),
 ]
 
@@ -326,7 +337,7 @@ def test_disclosed_ids_and_extra_terms() -> None:
 def test_vocabulary_revision_ignores_metrics() -> None:
     sample = MetricSample(ResourceRef(link="x"), "utilisation_pct", 1.0, NOW)
     later = SNAPSHOT.apply(AddMetricSamples((sample,)), 4)
-    assert vocabulary_revision(later) == vocabulary_revision(SNAPSHOT) == (1, 1, 2, 3)
+    assert vocabulary_revision(later) == vocabulary_revision(SNAPSHOT) == (1, 1, 2, 3, 4)
 
 
 # -- the demo network: the engine's views are clean, and every secret is caught -----------

@@ -107,3 +107,35 @@ def test_view_diff_looks_inside_a_document_view() -> None:
     diff = view_diff("topology", old, new)
     assert diff.published == ["topology.nodes/n2"]
     assert "topology.nodes.site" in diff.fields_published and diff.widening
+
+
+def test_written_text_kept_or_another_title_widens_and_dropping_it_narrows() -> None:
+    def customer(**incident: Any) -> Any:
+        rule = {"fields": ["id", "title", "services", "impact", "updates"], **incident}
+        doc = {"audience": "customer/globex", "disclose": {"incident": rule}}
+        return parse_policy(yaml.safe_dump(doc)).policy
+
+    dropped, kept = customer(), customer(written="keep")
+    assert is_widening(policy_changes(dropped, kept))
+    narrowing = policy_changes(kept, dropped)
+    assert narrowing and not is_widening(narrowing)
+    titled = customer(title={"template": "{service} {impact}"})
+    assert is_widening(policy_changes(dropped, titled))  # other words may be spelt out
+    kept_mw = parse_policy(
+        yaml.safe_dump(
+            {
+                "audience": "customer/globex",
+                "disclose": {
+                    "maintenance": {
+                        "fields": ["id", "updates"],
+                        "written": "keep",
+                        "history_hours": 24,
+                    }
+                },
+            }
+        )
+    )
+    drop_mw = parse_policy(yaml.safe_dump({"audience": "customer/globex", "disclose": {
+        "maintenance": {"fields": ["id", "updates"]}}}))  # fmt: skip
+    assert is_widening(policy_changes(drop_mw.policy, kept_mw.policy))
+    assert not is_widening(policy_changes(kept_mw.policy, drop_mw.policy))

@@ -17,10 +17,12 @@ from gateway.demo.network import build_demo
 from gateway.disclosure import LoadedPolicy, PolicySet, compile_policy, load_policy_dir
 from gateway.leakguard.screen import Screen
 from gateway.model import (
+    AddMaintenanceUpdates,
     AddMetricSamples,
     Alarm,
     Change,
     DeleteServices,
+    IncidentPatch,
     Link,
     Maintenance,
     MaintenanceStatus,
@@ -32,8 +34,10 @@ from gateway.model import (
     Service,
     Severity,
     Snapshot,
+    StatusUpdate,
     Topology,
     UpsertAlarms,
+    UpsertIncidents,
     UpsertMaintenance,
     UpsertServices,
 )
@@ -253,6 +257,23 @@ def steps(draw: st.DrawFn, case: Case) -> list[tuple[str, Any]]:
     sample = st.builds(MetricSample, ref, st.sampled_from(["utilisation_pct", "delay_ms"]),
                        st.floats(0, 100), at)  # fmt: skip
 
+    # what staff and sources write: incidents on services and alarms, updates of work
+    said = st.builds(StatusUpdate, at,
+                     st.sampled_from(["investigating", "identified", "monitoring", "resolved"]),
+                     st.none() | st.sampled_from(["on it", "fixed"]))  # fmt: skip
+    incident = st.builds(
+        IncidentPatch,
+        st.sampled_from(["inc-a", "inc-b"]),
+        title=st.none() | st.just("Slow"),
+        services=st.none() | st.lists(service_ids, max_size=2).map(tuple),
+        alarms=st.none() | st.lists(alarm_ids, max_size=2).map(tuple),
+        impact=st.sampled_from([None, "outage", "degraded", "none"]),
+        updates=st.lists(said, max_size=2).map(tuple),
+    )
+    work_said = st.builds(StatusUpdate, at, st.sampled_from([s.value for s in MaintenanceStatus]),
+                          st.none() | st.just("checking"))  # fmt: skip
+    work = st.tuples(window_ids, work_said)
+
     def flap(topology: Topology) -> ReplaceTopology:
         links = tuple(
             link if i else msgspec_replace(link, OperStatus.DOWN)
@@ -267,6 +288,8 @@ def steps(draw: st.DrawFn, case: Case) -> list[tuple[str, Any]]:
         st.lists(service, min_size=1, max_size=2).map(lambda s: UpsertServices(tuple(s))),
         st.lists(service_ids, min_size=1, max_size=2).map(lambda i: DeleteServices(tuple(i))),
         st.just(flap(snapshot.topology)),
+        st.lists(incident, min_size=1, max_size=2).map(lambda i: UpsertIncidents(tuple(i))),
+        st.lists(work, min_size=1, max_size=2).map(lambda u: AddMaintenanceUpdates(tuple(u))),
     )
     step = st.one_of(
         st.lists(change, min_size=1, max_size=3).map(lambda c: ("commit", c)),

@@ -358,6 +358,7 @@ def test_retention_never_removes_what_a_policy_can_still_publish(tmp_path: Path)
         metrics=aged.metrics,
         maintenance=aged.maintenance,
         kind_revisions=aged.kind_revisions,
+        incidents=aged.incidents,
     )
     # the availability history the pruned alarms made was settled first: nothing changes
     assert published_before == views(only_alarms_pruned, history.days)

@@ -9,13 +9,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
+import msgspec
 import pytest
 
 from gateway.model import (
+    AddMaintenanceUpdates,
     AddMetricSamples,
     Alarm,
     Change,
     DeleteServices,
+    IncidentPatch,
     Link,
     LinkKind,
     Maintenance,
@@ -27,9 +30,11 @@ from gateway.model import (
     Service,
     Severity,
     Snapshot,
+    StatusUpdate,
     TerminationPoint,
     Topology,
     UpsertAlarms,
+    UpsertIncidents,
     UpsertMaintenance,
     UpsertServices,
 )
@@ -163,6 +168,39 @@ def test_all_kinds_survive_close_and_reopen(tmp_path: Path) -> None:
     }
     assert dict(after.maintenance) == {"m1": WINDOW}
     assert after.maintenance["m1"].start.tzinfo is not None
+
+
+def test_incidents_and_updates_of_work_survive_close_and_reopen(tmp_path: Path) -> None:
+    """What staff and sources write for customers is acknowledged only once committed, and a
+    restart reads it back whole: records, their indexes, timelines merged as they were."""
+    path = tmp_path / "db.sqlite"
+    said = StatusUpdate(T0, "investigating", "looking into it")
+    changes: list[Change] = [
+        UpsertMaintenance((WINDOW,)),
+        UpsertIncidents(
+            (IncidentPatch("i1", title="slow", services=("s1",), alarms=("a1",), updates=(said,)),)
+        ),
+        UpsertIncidents((IncidentPatch("i1", updates=(StatusUpdate(T0, "resolved"), said)),)),
+        AddMaintenanceUpdates((("m1", StatusUpdate(T0, "verifying", "checking")),)),
+        # sent again without a status: the window keeps its status and its updates
+        UpsertMaintenance(
+            (msgspec.structs.replace(WINDOW, description="moved"),), frozenset({"m1"})
+        ),
+    ]
+    before = run(path, lambda s: commit_all(s, changes))[-1]
+    after = reopen(path)
+    assert dict(after.incidents) == dict(before.incidents)
+    record = after.incidents["i1"]
+    assert [(u.status, u.text) for u in record.updates] == [
+        ("investigating", "looking into it"),
+        ("resolved", None),
+    ]
+    assert set(after.incidents_by_service["s1"]) == set(after.incidents_by_alarm["a1"]) == {"i1"}
+    window = after.maintenance["m1"]
+    assert window == before.maintenance["m1"]
+    assert (window.status, window.description) == (MaintenanceStatus.VERIFYING, "moved")
+    assert [u.text for u in window.updates] == ["checking"]
+    assert after.kind_revisions["incidents"] == 3
 
 
 def test_reopened_store_continues_revisions(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -13,12 +14,14 @@ from starlette.requests import ClientDisconnect
 
 from gateway.api.deps import CurrentPrincipal
 from gateway.api.openapi import body, errors
+from gateway.api.written import check_change
 from gateway.errors import BodyIncomplete, Forbidden, PayloadTooLarge, UnsupportedMediaType
 from gateway.ingest import (
     AlarmsDoc,
     AlertLabelMap,
     AlertmanagerWebhook,
     AlertStats,
+    IncidentsDoc,
     MaintenanceDoc,
     MetricsDoc,
     ServiceDeletionDoc,
@@ -27,6 +30,7 @@ from gateway.ingest import (
     decode_json,
     parse_alarms,
     parse_alertmanager_report,
+    parse_incidents,
     parse_maintenance,
     parse_metrics,
     parse_services,
@@ -41,7 +45,7 @@ log = logging.getLogger("demarc.ingest")
 # the request bodies, as in schemas/: the models the parsers validate with
 PREFIX = "ingest."
 BODIES = (TopologyDoc, AlertmanagerWebhook, ServicesDoc, ServiceDeletionDoc, AlarmsDoc,
-          MetricsDoc, MaintenanceDoc)  # fmt: skip
+          MetricsDoc, MaintenanceDoc, IncidentsDoc)  # fmt: skip
 
 
 class Accepted(BaseModel):
@@ -100,7 +104,10 @@ async def _ingest(
     body = await read_body(request, gateway.settings.max_body_bytes)
 
     def decode_and_parse() -> Change:
-        return parse(decode_json(body))
+        change = parse(decode_json(body))
+        # text written for customers: refused here if it names the network's internals
+        check_change(gateway.screen, gateway.store.snapshot, change, datetime.now(UTC))
+        return change
 
     # parsing a large topology is CPU work: keep it off the event loop
     change = await asyncio.to_thread(decode_and_parse)
@@ -194,7 +201,18 @@ async def metrics(request: Request, principal: CurrentPrincipal) -> Accepted:
     response_model=Accepted,
     responses=_ERRORS,
     openapi_extra=_body(MaintenanceDoc),
-    summary="Upsert maintenance windows",
+    summary="Upsert maintenance windows, with updates written for customers",
 )
 async def maintenance(request: Request, principal: CurrentPrincipal) -> Accepted:
     return await _ingest(request, principal, "maintenance", parse_maintenance)
+
+
+@router.post(
+    "/incidents",
+    response_model=Accepted,
+    responses=_ERRORS,
+    openapi_extra=_body(IncidentsDoc),
+    summary="Declare or update incidents: title, services, alarms, timeline updates",
+)
+async def incidents(request: Request, principal: CurrentPrincipal) -> Accepted:
+    return await _ingest(request, principal, "incidents", parse_incidents)

@@ -23,6 +23,8 @@ CURSOR_DOC = (
 BAD_CURSOR = "the cursor is not one this view issued: start again without a cursor"
 
 _DIGITS = re.compile(rb"[0-9]{1,9}")
+#: query parameters of a filtered list (gateway.api.filters): the route answers those
+FILTERS = (b"service", b"since", b"until")
 
 
 class Page(NamedTuple):
@@ -38,9 +40,11 @@ def select(
     cursors: Cursors,
     limit: int,
     cursor: str | None,
+    query: str = "",
 ) -> Page:
     """The page of ``view`` that ``limit`` and ``cursor`` name; CursorError for a cursor that
-    this gateway did not issue for this audience and view."""
+    this gateway did not issue for this audience and view. ``query``: parameters the next
+    page's link repeats before its own (a filter's, ``a=b&``)."""
     index = view.pages
     if index is None:  # a document, not a list: served whole
         return Page(view, None)
@@ -53,13 +57,13 @@ def select(
     page, token = page_of(view, index, start, end, lambda key: cursors.encode(audience, name, key))
     if token is None:
         return Page(page, None)
-    return Page(page, f'<{path}?limit={limit}&cursor={token}>; rel="next"')
+    return Page(page, f'<{path}?{query}limit={limit}&cursor={token}>; rel="next"')
 
 
 def paging_params(query: bytes) -> tuple[int, str | None] | None:
     """(limit, cursor) from a raw query string, or None if the fast path should leave the
     request to the route (which validates it and answers any error in the usual shape)."""
-    if b"limit" not in query and b"cursor" not in query and b"%" not in query:
+    if not query or not any(word in query for word in (b"limit", b"cursor", b"%", *FILTERS)):
         return DEFAULT_LIMIT, None  # the common case: a plain poll
     limit, cursor = DEFAULT_LIMIT, None
     for pair in query.split(b"&"):
@@ -72,6 +76,7 @@ def paging_params(query: bytes) -> tuple[int, str | None] | None:
             if not 0 < len(value) <= MAX_CURSOR or b"%" in value or not value.isascii():
                 return None  # (a percent-encoded one is decoded by the route)
             cursor = value.decode("ascii")
-        elif b"%" in name or b"+" in name:
-            return None  # an escaped name might be one of ours: let the route decode it
+        elif b"%" in name or b"+" in name or name in FILTERS:
+            # an escaped name might be one of ours, a filter is the route's: let it answer
+            return None
     return limit, cursor

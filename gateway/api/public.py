@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -10,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 
 from gateway.api.deps import NOT_FOUND, CurrentPrincipal, error_response
 from gateway.api.fastpath import YANG, etag_matches, view_headers
+from gateway.api.filters import Filter, filtered
 from gateway.api.held import Prefer, Wait, hold
 from gateway.api.openapi import error
 from gateway.api.paging import BAD_CURSOR, CURSOR_DOC, DEFAULT_LIMIT, LIMIT_DOC, MAX_LIMIT, select
@@ -27,6 +29,8 @@ from gateway.api.public_models import (
     TopologyView,
     ViewIndex,
 )
+from gateway.errors import InvalidInput, Problem
+from gateway.ingest import Timestamp
 from gateway.leakguard.egress import PRESCANNED
 from gateway.views import AudienceViews, RenderedView, Served
 from gateway.views.cursor import MAX_CURSOR, CursorError
@@ -37,6 +41,27 @@ router = APIRouter(prefix="/v1", tags=["views"])
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=LIMIT_DOC)]
 Cursor = Annotated[str | None, Query(min_length=1, max_length=MAX_CURSOR, description=CURSOR_DOC)]
+ServiceFilter = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=256,
+        description="only items of this service (its published id): a service's own item, or "
+        "items whose `services` name it",
+    ),
+]
+Since = Annotated[
+    Timestamp | None,
+    Query(description="only items whose published period (e.g. started_at to cleared_at, "
+          "start to end, a history's days) reaches past this RFC 3339 time, with an offset; "
+          "an item that publishes no time is in every period"),
+]  # fmt: skip
+Until = Annotated[
+    Timestamp | None,
+    Query(description="only items whose published period begins before this RFC 3339 time "
+          "(after `since`)"),
+]  # fmt: skip
+NO_FILTER = Filter()
 IfNoneMatch = Annotated[
     str | None,
     Header(alias="If-None-Match", description="an ETag from an earlier answer: 304 if unchanged"),
@@ -71,8 +96,9 @@ def _view_responses() -> dict[int | str, dict[str, Any]]:
 _VIEW = _view_responses()
 _LIST = {
     **_VIEW,
-    422: error(422, "a `limit` out of range, or a cursor not issued for this view "
-                    "(`invalid_cursor`)"),
+    422: error(422, "a `limit` out of range, a `since` or `until` that is not an RFC 3339 "
+                    "time with an offset (or an `until` not after `since`), or a cursor not "
+                    "issued for this view (`invalid_cursor`)"),
 }  # fmt: skip
 
 
@@ -85,12 +111,15 @@ def _send(
     if_none_match: str | None,
     media_type: str = "application/json",
     link: str | None = None,
+    prescanned: bool = True,
 ) -> Response:
     if view is None:
         if name in views.withheld:  # the leak guard stopped it and there is nothing older
             return error_response(503, "withheld", "this view is temporarily unavailable")
         return error_response(404, "not_found", NOT_FOUND)
-    request.scope[PRESCANNED] = True  # these bytes were scanned before they were published
+    # these bytes were scanned before they were published (a filtered list's are cut from
+    # them but joined anew: the egress guard scans those on the way out)
+    request.scope[PRESCANNED] = prescanned
     headers = view_headers(view, link)
     if etag_matches(if_none_match, view.etag):
         return Response(status_code=304, headers=headers)
@@ -128,10 +157,12 @@ async def _list(
     inm: str | None,
     limit: int,
     cursor: str | None,
+    flt: Filter = NO_FILTER,
     wait: str | None = None,
     prefer: str | None = None,
 ) -> Response:
-    """A page of a list view: ``limit`` items after the item ``cursor`` names."""
+    """A page of a list view: ``limit`` items after the item ``cursor`` names, of those the
+    filter selects."""
     gateway = request.app.state.gateway
     cursors = gateway.cursors
     path = request.url.path
@@ -140,8 +171,12 @@ async def _list(
         view = gateway.cache.get(principal.id).views.get(name)
         if view is None:
             return None
+        if flt and view.pages is not None:
+            view = filtered(view, name, flt)
         try:
-            page: RenderedView = select(view, principal.id, name, path, cursors, limit, cursor).view
+            page: RenderedView = select(
+                view, principal.id, name, path, cursors, limit, cursor, flt.query()
+            ).view
         except CursorError:
             return None
         return page
@@ -153,12 +188,22 @@ async def _list(
     view = views.views.get(name)
     if view is None:
         return _send(request, principal.id, name, views, None, inm)
+    if flt and view.pages is not None:
+        view = filtered(view, name, flt)
     try:
-        page = select(view, principal.id, name, request.url.path, cursors, limit, cursor)
+        page = select(view, principal.id, name, request.url.path, cursors, limit, cursor,
+                      flt.query())  # fmt: skip
     except CursorError:
         problems = [{"where": "query.cursor", "message": BAD_CURSOR}]
         return error_response(422, "invalid_cursor", BAD_CURSOR, problems=problems)
-    return _send(request, principal.id, name, views, page.view, inm, link=page.link)
+    return _send(request, principal.id, name, views, page.view, inm, link=page.link,
+                 prescanned=not flt)  # fmt: skip
+
+
+def _filter(service: str | None, since: datetime | None, until: datetime | None) -> Filter:
+    if since is not None and until is not None and until <= since:
+        raise InvalidInput([Problem("query.until", "until is not after since")])
+    return Filter(frozenset([service] if service is not None else ()), since, until)
 
 
 def _href(view: str) -> str:
@@ -214,7 +259,9 @@ async def interconnects(
     wait: Wait = None,
     prefer: Prefer = None,
 ) -> Response:
-    return await _list(request, principal, "interconnects", inm, limit, cursor, wait, prefer)
+    return await _list(
+        request, principal, "interconnects", inm, limit, cursor, wait=wait, prefer=prefer
+    )
 
 
 @router.get("/alarms", response_model=PeerAlarmsView, responses=_LIST,
@@ -225,10 +272,14 @@ async def alarms(
     inm: IfNoneMatch = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
+    since: Since = None,
+    until: Until = None,
     wait: Wait = None,
     prefer: Prefer = None,
 ) -> Response:
-    return await _list(request, principal, "alarms", inm, limit, cursor, wait, prefer)
+    return await _list(
+        request, principal, "alarms", inm, limit, cursor, _filter(None, since, until), wait, prefer
+    )
 
 
 @router.get("/maintenance", response_model=MaintenanceView, responses=_LIST,
@@ -239,10 +290,14 @@ async def maintenance(
     inm: IfNoneMatch = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
+    service: ServiceFilter = None,
+    since: Since = None,
+    until: Until = None,
     wait: Wait = None,
     prefer: Prefer = None,
 ) -> Response:
-    return await _list(request, principal, "maintenance", inm, limit, cursor, wait, prefer)
+    flt = _filter(service, since, until)
+    return await _list(request, principal, "maintenance", inm, limit, cursor, flt, wait, prefer)
 
 
 @router.get("/services", response_model=ServicesView, responses=_LIST,
@@ -253,10 +308,14 @@ async def services(
     inm: IfNoneMatch = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
+    service: ServiceFilter = None,
+    since: Since = None,
+    until: Until = None,
     wait: Wait = None,
     prefer: Prefer = None,
 ) -> Response:
-    return await _list(request, principal, "services", inm, limit, cursor, wait, prefer)
+    flt = _filter(service, since, until)
+    return await _list(request, principal, "services", inm, limit, cursor, flt, wait, prefer)
 
 
 @router.get("/services/{service_id}", response_model=ServiceItem, responses=_VIEW,
@@ -280,10 +339,14 @@ async def incidents(
     inm: IfNoneMatch = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
+    service: ServiceFilter = None,
+    since: Since = None,
+    until: Until = None,
     wait: Wait = None,
     prefer: Prefer = None,
 ) -> Response:
-    return await _list(request, principal, "incidents", inm, limit, cursor, wait, prefer)
+    flt = _filter(service, since, until)
+    return await _list(request, principal, "incidents", inm, limit, cursor, flt, wait, prefer)
 
 
 @router.get("/summary", response_model=SummaryView, responses=_VIEW,
@@ -299,16 +362,23 @@ async def summary(
     return await _view(request, principal, "summary", inm, wait, prefer)
 
 
-@router.get("/history", response_model=HistoryView, responses=_VIEW,
-            summary="Customer: daily availability per service, SLA met per month")  # fmt: skip
+@router.get("/history", response_model=HistoryView, responses=_LIST,
+            summary="Customer: daily availability per service, SLA met per month; `since` "
+                    "and `until` keep the days and months of a period")  # fmt: skip
 async def history(
     request: Request,
     principal: CurrentPrincipal,
     inm: IfNoneMatch = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+    service: ServiceFilter = None,
+    since: Since = None,
+    until: Until = None,
     wait: Wait = None,
     prefer: Prefer = None,
 ) -> Response:
-    return await _view(request, principal, "history", inm, wait, prefer)
+    flt = _filter(service, since, until)
+    return await _list(request, principal, "history", inm, limit, cursor, flt, wait, prefer)
 
 
 @router.get("/history/{service_id}", response_model=HistoryItem, responses=_VIEW,

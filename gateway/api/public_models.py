@@ -118,16 +118,33 @@ class ServiceHistory(_Published):
     months: list[HistoryMonth] | None = None
 
 
+class TimelineEntry(_Published):
+    """One step of a timeline: written by staff or a source (with its text, when the policy
+    keeps written text), or told by the alarms and the clock (no text)."""
+
+    at: str
+    status: str
+    text: str | None
+
+
+IncidentStatus = Literal["investigating", "identified", "monitoring", "resolved"]
+MaintenanceStatus = Literal["scheduled", "in-progress", "verifying", "completed", "cancelled"]
+
+
 class Incident(_Published):
     id: str | None = None
+    title: str | None = None
     services: list[str] | None = None
-    impact: Literal["outage", "degraded"] | None = None
+    impact: Literal["outage", "degraded", "none"] | None = None
     severity: str | None = None
     probable_cause: str | None = None
     state: Literal["active", "resolved"] | None = None
+    status: IncidentStatus | None = Field(None, description="its timeline's last step")
     started_at: str | None = None
     cleared_at: str | None = None
+    count: int | None = None
     text: str | None = None
+    updates: list[TimelineEntry] | None = Field(None, description="in time order")
 
 
 class CustomerMaintenance(_Published):
@@ -135,8 +152,9 @@ class CustomerMaintenance(_Published):
     services: list[str] | None = None
     start: str | None = None
     end: str | None = None
-    status: str | None = None
+    status: MaintenanceStatus | None = None
     text: str | None = None
+    updates: list[TimelineEntry] | None = Field(None, description="in time order")
 
 
 class _Envelope(_Published):
@@ -182,7 +200,7 @@ class SummaryView(_Envelope):
     summary: Summary
 
 
-class HistoryView(_Envelope):
+class HistoryView(_Page):
     items: list[ServiceHistory]
 
 

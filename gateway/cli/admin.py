@@ -15,6 +15,7 @@ import msgspec
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from gateway.cli import admin_status
 from gateway.cli.admin_tickets import add_ticket_commands, ticket_request
 from gateway.errors import ConfigError
 
@@ -97,6 +98,8 @@ def _text(file: Path) -> str:
 
 def request_for(args: argparse.Namespace) -> tuple[str, str, dict[str, Any]]:
     """The HTTP request an admin command stands for: method, path, httpx keyword arguments."""
+    if args.admin in admin_status.COMMANDS:
+        return admin_status.request_for(args)
     audience = {"audience": args.audience} if getattr(args, "audience", None) else {}
     match args.admin:
         case "status":
@@ -150,6 +153,8 @@ def admin(args: argparse.Namespace, transport: httpx.BaseTransport | None = None
             return 1
     if args.json:
         sys.stdout.write(msgspec.json.format(msgspec.json.encode(body), indent=2).decode() + "\n")
+    elif args.admin in admin_status.COMMANDS:
+        print(admin_status.render(args, body))
     else:
         print(render(args.admin, status, body))
     return 0
@@ -233,3 +238,4 @@ def add_commands(sub: Any) -> None:
     aud.add_argument("--audience", help="only this audience (default: all)")
     aud.add_argument("--limit", type=int, default=20, help="how many (default: %(default)s)")
     add_ticket_commands(cmds)
+    admin_status.add_commands(cmds)

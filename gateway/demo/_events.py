@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from gateway.demo._plan import SITE_SPANS, Json, Plan, Router
 from gateway.demo._services import Service
+from gateway.demo._status import tell_customers
 
 EXTERNAL_URL = "http://alertmanager.noc.example.net:9093"
 PROMETHEUS = "http://prometheus-{n}.noc.example.net:9090/graph?g0.expr={expr}&g0.tab=1"
@@ -27,6 +28,7 @@ class Situation:
     maintenance: str
     acme_alarms: tuple[str, ...]
     globalnet_alert: str  # fingerprint
+    incidents: tuple[Json, ...] = ()  # declared, with their timelines (demo._status)
 
 
 @dataclass
@@ -38,6 +40,7 @@ class Events:
     windows: list[Json] = field(default_factory=list)
     samples: list[Json] = field(default_factory=list)
     label_addresses: list[str] = field(default_factory=list)
+    named: dict[str, str] = field(default_factory=dict)  # events the status updates are about
 
     def alarm(
         self,
@@ -124,7 +127,7 @@ def _service_alarms(ev: Events, plan: Plan, services: list[Service]) -> tuple[st
     outage = services[0]
     pe, tp = outage.access[0]
     addr = tp.addresses[0] if tp.addresses else pe.router_id
-    ev.alarm(
+    ev.named["outage"] = ev.alarm(
         _tp_ref(pe, tp.tp_id),
         "critical",
         timedelta(minutes=47),
@@ -136,7 +139,7 @@ def _service_alarms(ev: Events, plan: Plan, services: list[Service]) -> tuple[st
     )
     degraded = next(s for s in services if s.customer != outage.customer)
     dpe, dtp = degraded.access[-1]
-    ev.alarm(
+    ev.named["degraded"] = ev.alarm(
         _tp_ref(dpe, dtp.tp_id),
         "major",
         timedelta(hours=2, minutes=12),
@@ -153,6 +156,7 @@ def _service_alarms(ev: Events, plan: Plan, services: list[Service]) -> tuple[st
     ]
     quiet, qpe = _quiet_pe(candidates, busy)
     p1 = plan.at(qpe.site.code, "p")[0]
+    ev.named["upgrade"] = f"{len(ev.windows)}"
     ev.window(
         [{"node": qpe.node_id}],
         ev.now - timedelta(minutes=45),
@@ -213,7 +217,7 @@ def _network_alarms(ev: Events, plan: Plan) -> tuple[str, ...]:
         f"4 times in 10 min, hold timer expired.",
     )
     psu = plan.rng.choice([r for r in plan.routers if r.role == "p"])
-    ev.alarm(
+    ev.named["power"] = ev.alarm(
         {"node": psu.node_id},
         "major",
         timedelta(days=1, hours=7),
@@ -376,7 +380,8 @@ def build_events(plan: Plan, services: list[Service], now: datetime) -> tuple[Ev
     errored, down = plan.interconnects("acme")[1], plan.interconnects("globalnet")[0]
     ev.samples = metric_samples(plan, now, errored.link_id, down.link_id)
     _history(ev, services, random.Random(7))
-    return ev, Situation(outage, degraded, quiet, acme, fingerprint)
+    told = tell_customers(ev, services, outage, degraded)
+    return ev, Situation(outage, degraded, quiet, acme, fingerprint, told)
 
 
 HISTORY_DAYS = range(8, 90)  # older than any incident history: only the availability shows it

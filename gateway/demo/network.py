@@ -14,7 +14,9 @@ from gateway.demo._services import CUSTOMERS, Service, build_services
 
 __all__ = ["PROBABLE_CAUSES", "DemoData", "Secrets", "Situation", "build_demo", "write_demo"]
 
-FILES = ("topology", "services", "alarms", "alertmanager", "metrics", "maintenance")
+FILES = (
+    "topology", "services", "alarms", "alertmanager", "metrics", "maintenance", "incidents",
+)  # fmt: skip
 
 # the demo operator's alert names, mapped to X.733 probable causes as an operator would
 # (settings: alert_labels.probable_causes); unmapped names would be published as "unknown"
@@ -63,6 +65,7 @@ class DemoData:
     alertmanager: Json  # an Alertmanager version 4 webhook payload
     metrics: Json  # {"samples": [...]}
     maintenance: Json  # {"maintenance": [...]}
+    incidents: Json  # {"incidents": [...]}: declared, with their timelines
     peers: tuple[str, ...]
     customers: tuple[str, ...]
     secrets: Secrets
@@ -115,6 +118,7 @@ def build_demo(now: datetime, seed: int = 7) -> DemoData:
         alertmanager=alertmanager,
         metrics={"samples": events.samples},
         maintenance={"maintenance": events.windows},
+        incidents={"incidents": list(situation.incidents)},
         peers=tuple(PEERINGS),
         customers=tuple(name for name, _ in CUSTOMERS),
         secrets=_secrets(plan, events.alarms, alertmanager, events.windows, events.label_addresses),

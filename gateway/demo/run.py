@@ -31,6 +31,7 @@ FEEDS: tuple[tuple[str, str, str], ...] = (
     ("/v1/ingest/alarms", "POST", "alarms"),
     ("/v1/ingest/alertmanager", "POST", "alertmanager"),
     ("/v1/ingest/maintenance", "POST", "maintenance"),
+    ("/v1/ingest/incidents", "POST", "incidents"),
 )
 
 
@@ -83,7 +84,7 @@ def curl_lines(directory: Path, port: int, principal: str, paths: list[str]) -> 
         f"--key {shlex.quote(str(pki / f'{role}-{name}.key'))} "
         f"--cacert {shlex.quote(str(pki / 'ca.crt'))}"
     )
-    return [f"curl {flags} https://localhost:{port}{p}" for p in paths]
+    return [f"curl {flags} {shlex.quote(f'https://localhost:{port}{p}')}" for p in paths]
 
 
 def admin_configure_line(directory: Path, port: int, principal: str) -> str:
@@ -155,9 +156,10 @@ def run_demo(
         ):
             echo("  " + line)
         echo(f"\nAs the customer {customer}:")
-        paths = ["/v1/services", "/v1/incidents", "/v1/maintenance"]
+        paths = ["/v1/services", "/v1/summary", "/v1/incidents", "/v1/maintenance"]
         if first_service:
             paths.insert(1, f"/v1/services/{first_service}")
+            paths += [f"/v1/history/{first_service}", f"/v1/incidents?service={first_service}"]
         for line in curl_lines(directory, public_port, customer, paths):
             echo("  " + line)
         echo(

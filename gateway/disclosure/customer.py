@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
-from gateway.disclosure import status_page
-from gateway.disclosure.incidents import Incident, group_incidents
+from gateway.disclosure import customer_incidents, status_page
+from gateway.disclosure.customer_incidents import IncidentRow, compile_incidents
 from gateway.disclosure.policy import CustomerPolicy
-from gateway.disclosure.project import Context, Getter, Item, ViewData, compile_projection
+from gateway.disclosure.project import (
+    Context,
+    Getter,
+    Item,
+    ViewData,
+    compile_projection,
+    format_time,
+)
 from gateway.disclosure.scope import (
-    INCIDENT_SEVERITIES,
-    alarms_on,
     coverage,
     customer_services,
-    incident_impact,
-    maintenance_on,
     maintenance_status,
     service_status,
 )
 from gateway.disclosure.stale import in_topology
-from gateway.model import Alarm, Maintenance, ResourceRef, Service
+from gateway.disclosure.timeline import maintenance_listed, maintenance_timeline
+from gateway.model import Maintenance, ResourceRef, Service
 
 ViewFn = Callable[[Context, str], ViewData]
 
@@ -92,38 +95,15 @@ def compile_customer(policy: CustomerPolicy) -> dict[str, ViewFn]:
 
     if rules.incident is not None:
         ir = rules.incident
-        shared_in = ir.identifiers == "shared"
-        in_catalog: dict[str, Getter[Incident]] = {
-            "id": lambda ctx, row: (
-                row.first.alarm_id if shared_in else ctx.pseudonym("in", row.first.alarm_id)
-            ),
-            "services": lambda ctx, row: sorted(service_id(ctx, s) for s in row.services),
-            "impact": lambda ctx, row: incident_impact(row.worst),
-            "severity": lambda ctx, row: row.severity.value,
-            "probable_cause": lambda ctx, row: row.worst.probable_cause,
-            "state": lambda ctx, row: "active" if row.active else "resolved",
-            "started_at": lambda ctx, row: row.started_at,
-            "cleared_at": lambda ctx, row: row.cleared_at,
-            "count": lambda ctx, row: len(row.alarms),
-        }
-        project_in = compile_projection(
-            in_catalog,
-            list(ir.fields),
-            time_precision=ir.time_precision,
-            time_fields=frozenset({"started_at", "cleared_at"}),
-            text_rule=ir.text,
-            raw_text=lambda row: row.first.text,
-        )
-        hours = ir.history_hours
-        window = timedelta(minutes=ir.group_minutes)
+        show_names = rules.service is not None and "name" in rules.service.fields
 
-        def incident_rows(ctx: Context, customer: str) -> list[Incident]:
-            hit: dict[str, tuple[Alarm, list[Service]]] = {}
-            for service, refs in _affected(ctx, customer):
-                for alarm in alarms_on(ctx.snapshot, refs, ctx.now, hours):
-                    if alarm.severity in INCIDENT_SEVERITIES:
-                        hit.setdefault(alarm.alarm_id, (alarm, []))[1].append(service)
-            return group_incidents(hit.values(), window)
+        def label(ctx: Context, service: Service) -> str:
+            return (service.name if show_names else None) or service_id(ctx, service)
+
+        project_in = compile_incidents(ir, service_id, label)
+
+        def incident_rows(ctx: Context, customer: str) -> list[IncidentRow]:
+            return customer_incidents.incident_rows(ctx, _affected(ctx, customer), ir)
 
         def incidents(ctx: Context, customer: str) -> list[Item]:
             return [project_in(ctx, row) for row in incident_rows(ctx, customer)]
@@ -133,6 +113,18 @@ def compile_customer(policy: CustomerPolicy) -> dict[str, ViewFn]:
     if rules.maintenance is not None:
         mr = rules.maintenance
         shared_mw = mr.identifiers == "shared"
+        keep_mw = mr.written == "keep"
+
+        def mw_updates(ctx: Context, row: tuple[Maintenance, list[Service]]) -> list[Item]:
+            return [
+                {
+                    "at": format_time(e.at, mr.time_precision),
+                    "status": e.status,
+                    "text": e.text if keep_mw and e.written else None,
+                }
+                for e in maintenance_timeline(row[0], ctx.now).entries
+            ]
+
         mw_catalog: dict[str, Getter[tuple[Maintenance, list[Service]]]] = {
             "id": lambda ctx, row: (
                 row[0].maintenance_id if shared_mw else ctx.pseudonym("mw", row[0].maintenance_id)
@@ -141,6 +133,7 @@ def compile_customer(policy: CustomerPolicy) -> dict[str, ViewFn]:
             "start": lambda ctx, row: row[0].start,
             "end": lambda ctx, row: row[0].end,
             "status": lambda ctx, row: maintenance_status(row[0], ctx.now),
+            "updates": mw_updates,
         }
         project_mw = compile_projection(
             mw_catalog,
@@ -152,7 +145,7 @@ def compile_customer(policy: CustomerPolicy) -> dict[str, ViewFn]:
         )
 
         def maintenance(ctx: Context, customer: str) -> list[Item]:
-            hit = _windows(ctx, customer)
+            hit = _windows(ctx, customer, mr.history_hours)
             return [project_mw(ctx, hit[k]) for k in sorted(hit)]
 
         views["maintenance"] = maintenance
@@ -162,10 +155,12 @@ def compile_customer(policy: CustomerPolicy) -> dict[str, ViewFn]:
 
         def summary(ctx: Context, customer: str) -> dict[str, Any]:
             def incident_states() -> list[bool]:
-                return [i.active for i in incident_rows(ctx, customer)]
+                return customer_incidents.states(incident_rows(ctx, customer))
 
             def window_states() -> list[str]:
-                return [maintenance_status(w, ctx.now) for w, _ in _windows(ctx, customer).values()]
+                hours = rules.maintenance.history_hours if rules.maintenance is not None else 0
+                listed = _windows(ctx, customer, hours).values()
+                return [maintenance_status(w, ctx.now) for w, _ in listed]
 
             return status_page.summary(
                 sr,
@@ -194,9 +189,20 @@ def compile_customer(policy: CustomerPolicy) -> dict[str, ViewFn]:
     return views
 
 
-def _windows(ctx: Context, customer: str) -> dict[str, tuple[Maintenance, list[Service]]]:
+def _windows(
+    ctx: Context, customer: str, history_hours: int
+) -> dict[str, tuple[Maintenance, list[Service]]]:
+    """The windows on what the customer's services ride on that its list shows."""
     hit: dict[str, tuple[Maintenance, list[Service]]] = {}
+    by_ref = ctx.snapshot.maintenance_by_resource
     for service, refs in _affected(ctx, customer):
-        for window in maintenance_on(ctx.snapshot, refs, ctx.now):
-            hit.setdefault(window.maintenance_id, (window, []))[1].append(service)
+        for ref in refs:
+            for window in by_ref.get(ref, _NO_WINDOWS).values():
+                if maintenance_listed(window, ctx.now, history_hours):
+                    entry = hit.setdefault(window.maintenance_id, (window, []))
+                    if service not in entry[1]:
+                        entry[1].append(service)
     return hit
+
+
+_NO_WINDOWS: dict[str, Maintenance] = {}

@@ -112,7 +112,7 @@ def _aspect(kind: str, aspect: str, before: Any, after: Any) -> PolicyChange:
         return PolicyChange(kind, aspect, before, after, bool(added), added, removed)
     if aspect == "identifiers":
         return PolicyChange(kind, aspect, before, after, after == "shared")
-    if aspect == "text":
+    if aspect in ("text", "written"):  # written: drop or keep, as text is
         return PolicyChange(kind, aspect, before, after, _text_widens(before, after))
     if aspect == "time_precision" and before in _PRECISION and after in _PRECISION:
         return PolicyChange(kind, aspect, before, after, _PRECISION[after] < _PRECISION[before])

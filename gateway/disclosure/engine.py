@@ -29,9 +29,11 @@ DEPENDS: Mapping[str, Mapping[str, frozenset[Kind]]] = {
     },
     "customer": {
         "services": frozenset({Kind.SERVICES, Kind.TOPOLOGY, Kind.ALARMS, Kind.MAINTENANCE}),
-        "incidents": frozenset({Kind.SERVICES, Kind.TOPOLOGY, Kind.ALARMS}),
+        "incidents": frozenset({Kind.SERVICES, Kind.TOPOLOGY, Kind.ALARMS, Kind.INCIDENTS}),
         "maintenance": frozenset({Kind.SERVICES, Kind.TOPOLOGY, Kind.MAINTENANCE}),
-        "summary": frozenset({Kind.SERVICES, Kind.TOPOLOGY, Kind.ALARMS, Kind.MAINTENANCE}),
+        "summary": frozenset(
+            {Kind.SERVICES, Kind.TOPOLOGY, Kind.ALARMS, Kind.MAINTENANCE, Kind.INCIDENTS}
+        ),
         # and the clock: each UTC midnight starts a day (the refresher re-renders it then)
         "history": frozenset({Kind.SERVICES, Kind.TOPOLOGY, Kind.ALARMS, Kind.MAINTENANCE}),
     },
@@ -56,11 +58,12 @@ class CompiledPolicy:
 
     @property
     def history_hours(self) -> frozenset[int]:
-        """How long cleared alarms stay in this policy's views (for timed re-rendering)."""
+        """How long cleared alarms, resolved incidents and ended windows stay in this
+        policy's views (for timed re-rendering)."""
         rules = self.loaded.policy.disclose
         found = {
             getattr(getattr(rules, kind, None), "history_hours", None)
-            for kind in ("alarm", "incident")
+            for kind in ("alarm", "incident", "maintenance")
         }
         return frozenset(h for h in found if isinstance(h, int))
 

@@ -29,10 +29,20 @@ ServiceField = Literal[
 SummaryField = Literal["status", "groups", "incidents", "maintenance"]
 HistoryField = Literal["id", "name", "group", "sla", "days", "months"]
 IncidentField = Literal[
-    "id", "services", "impact", "severity", "probable_cause", "state", "started_at",
-    "cleared_at", "count", "text",
+    "id", "title", "services", "impact", "severity", "probable_cause", "state", "status",
+    "started_at", "cleared_at", "count", "text", "updates",
 ]  # fmt: skip
-CustomerMaintenanceField = Literal["id", "services", "start", "end", "status", "text"]
+CustomerMaintenanceField = Literal[
+    "id", "services", "start", "end", "status", "text", "updates",
+]  # fmt: skip
+#: text written for customers by staff or a source (incident titles, update texts)
+Written = Literal["drop", "keep"]
+_WRITTEN = (
+    "keep: text staff and sources wrote for customers (incident titles, update texts) is "
+    "published as written, once the leak guard passed it (a text naming the network's "
+    "internals is refused when it is written, and withheld if it slips through); drop: "
+    "titles come from the template and updates carry no text"
+)
 
 
 class _Strict(BaseModel):
@@ -189,7 +199,18 @@ class ServiceRule(_Rule):
 class IncidentRule(_Timed):
     fields: list[IncidentField] = Field(min_length=1)
     text: TextRule = "drop"
-    history_hours: int = Field(24, ge=0, le=720)
+    history_hours: int = Field(
+        24, ge=0, le=720, description="how long a resolved incident stays listed"
+    )
+    title: TextTemplate | None = Field(
+        None,
+        description="the title of an incident nobody wrote one for (every incident the "
+        "alarms tell of), and of every incident with written: drop; placeholders: published "
+        "fields, and {service}: the names of the services it affects (as the service rule "
+        "shows them: names if it lists name, else their ids). Default: '{service}: {impact}' "
+        "with what of it is disclosed",
+    )
+    written: Written = Field("drop", description=_WRITTEN)
     group_minutes: int = Field(
         15,
         ge=0,
@@ -199,10 +220,43 @@ class IncidentRule(_Timed):
         "incident per alarm",
     )
 
+    @model_validator(mode="after")
+    def _title_placeholders(self) -> IncidentRule:
+        if "title" not in self.fields or self.title is None:
+            return self  # never used, or the default, made of what is disclosed
+        usable: set[str] = {f for f in self.fields if f not in ("text", "title", "updates")}
+        if "services" in usable:
+            usable.add("service")
+        for _, name, spec, conversion in string.Formatter().parse(self.title.template):
+            if name is not None and (spec or conversion or name not in usable):
+                raise ValueError(
+                    f"title template uses {{{name}{'!' + conversion if conversion else ''}"
+                    f"{':' + spec if spec else ''}}}: write plain placeholders naming a "
+                    f"disclosed field ({', '.join(sorted(usable)) or 'none'})"
+                )
+        return self
+
+    @property
+    def title_template(self) -> str:
+        """The title template in force: the rule's, or the default made of what it discloses."""
+        if self.title is not None:
+            return self.title.template
+        parts = [f"{{{p}}}" for p, f in (("service", "services"), ("impact", "impact"))
+                 if f in self.fields]  # fmt: skip
+        return ": ".join(parts) or "Incident"
+
 
 class CustomerMaintenanceRule(_Timed):
     fields: list[CustomerMaintenanceField] = Field(min_length=1)
     text: TextRule = "drop"
+    written: Written = Field("drop", description=_WRITTEN)
+    history_hours: int = Field(
+        0,
+        ge=0,
+        le=720,
+        description="how long a window stays listed after its end (completed or cancelled "
+        "ones too); 0: only until it ends, and not once completed or cancelled",
+    )
 
 
 class SummaryRule(_Strict):

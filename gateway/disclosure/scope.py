@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Never
 
+from gateway.disclosure.timeline import maintenance_timeline
 from gateway.model import (
     Alarm,
     Link,
@@ -94,11 +95,9 @@ _FINISHED = (MaintenanceStatus.CANCELLED, MaintenanceStatus.COMPLETED)
 
 
 def maintenance_status(window: Maintenance, now: datetime) -> str:
-    if window.active_at(now):
-        return MaintenanceStatus.IN_PROGRESS.value
-    if window.start > now and window.status not in _FINISHED:
-        return MaintenanceStatus.SCHEDULED.value
-    return window.status.value
+    """scheduled, in-progress (from its start), verifying, completed (at its end, or when
+    written so), cancelled: the last step of its timeline (``timeline``)."""
+    return maintenance_timeline(window, now).status
 
 
 def interconnect_status(snapshot: Snapshot, link: Link, now: datetime) -> str:

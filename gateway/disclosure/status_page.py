@@ -74,7 +74,8 @@ def summary(
     if "maintenance" in rule.fields:
         states = maintenance()
         out["maintenance"] = {
-            "in_progress": states.count("in-progress"),
+            # verifying is work still under way
+            "in_progress": states.count("in-progress") + states.count("verifying"),
             "scheduled": states.count("scheduled"),
         }
     return out

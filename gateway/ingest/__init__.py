@@ -23,6 +23,13 @@ from gateway.ingest.native import (
     parse_services,
 )
 from gateway.ingest.rfc8345 import TopologyDoc, parse_topology
+from gateway.ingest.status import (
+    IncidentIn,
+    IncidentsDoc,
+    IncidentUpdateIn,
+    MaintenanceUpdateIn,
+    parse_incidents,
+)
 
 __all__ = [
     "DEFAULT_LABELS",
@@ -31,7 +38,11 @@ __all__ = [
     "AlertLabelMap",
     "AlertStats",
     "AlertmanagerWebhook",
+    "IncidentIn",
+    "IncidentUpdateIn",
+    "IncidentsDoc",
     "MaintenanceDoc",
+    "MaintenanceUpdateIn",
     "MetricsDoc",
     "ServiceDeletionDoc",
     "ServicesDoc",
@@ -41,6 +52,7 @@ __all__ = [
     "parse_alarms",
     "parse_alertmanager",
     "parse_alertmanager_report",
+    "parse_incidents",
     "parse_maintenance",
     "parse_metrics",
     "parse_services",

@@ -26,6 +26,7 @@ from gateway.ingest._validation import (
     duplicates,
     validate,
 )
+from gateway.ingest.status import MAX_UPDATES, MaintenanceUpdateIn
 from gateway.model import (
     METRICS,
     AddMetricSamples,
@@ -217,8 +218,16 @@ class MaintenanceIn(_Native):
     resources: Annotated[list[Ref], Field(min_length=1, max_length=MAX_ITEMS)]
     start: Timestamp
     end: Timestamp
-    status: MaintenanceStatusIn = MaintenanceStatus.SCHEDULED
+    status: MaintenanceStatusIn | None = Field(
+        None,
+        description="left out: the window keeps its status (a new one: scheduled, or its "
+        "latest update's); the clock moves it to in-progress at start and completed at end",
+    )
     description: str | None = None
+    updates: Annotated[list[MaintenanceUpdateIn], Field(max_length=MAX_UPDATES)] = Field(
+        default_factory=list,
+        description="steps written for customers; they join those already on the window",
+    )
 
     @field_validator("end")
     @classmethod
@@ -234,8 +243,10 @@ class MaintenanceIn(_Native):
             resources=tuple(r.to_model() for r in self.resources),
             start=self.start,
             end=self.end,
-            status=self.status,
+            status=self.status or MaintenanceStatus.SCHEDULED,
             description=self.description,
+            # as sent (problems name them by index); the store keeps them in time order
+            updates=tuple(u.to_model() for u in self.updates),
         )
 
 
@@ -280,7 +291,8 @@ def parse_maintenance(doc: object) -> UpsertMaintenance:
     """``{"maintenance": [...]}`` as maintenance windows."""
     parsed = validate(MaintenanceDoc, doc)
     _unique_ids("maintenance", [m.id for m in parsed.maintenance])
-    return UpsertMaintenance(tuple(m.to_model() for m in parsed.maintenance))
+    keep = frozenset(m.id for m in parsed.maintenance if m.status is None)
+    return UpsertMaintenance(tuple(m.to_model() for m in parsed.maintenance), keep)
 
 
 __all__ = [

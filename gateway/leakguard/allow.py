@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import astuple
+from dataclasses import astuple, replace
 from typing import Protocol
 
 from gateway.leakguard.automaton import Guard
@@ -31,12 +31,13 @@ class Allowance:
 
     def __init__(self, disclosed: DisclosedTerms, vocabulary: SharedVocabulary) -> None:
         self.disclosed = disclosed
-        self._shown = "\n".join(v for group in astuple(disclosed) for v in group).encode()
+        shown = astuple(replace(disclosed, written=frozenset()))
+        self._shown = "\n".join(v for group in shown for v in group).encode()
         self._occurs: dict[tuple[str, TermClass], bool] = {}
         # term → (the classes it was held under, whether it occurs in what is shown)
         self._memo: dict[str, tuple[tuple[TermClass, ...], bool]] = {}
         kept: dict[str, list[str]] = {}
-        for text in disclosed.texts:
+        for text in disclosed.texts | disclosed.written:
             for term, _ in vocabulary.text_pairs(text):
                 kept.setdefault(term, []).append(text)
         self.kept = {term: tuple(texts) for term, texts in kept.items()}

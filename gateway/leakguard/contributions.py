@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from gateway.leakguard.terms import TermClass
 from gateway.leakguard.vocabulary import Terms, _add, _address, _label, _ref, _text, _url
 from gateway.model import (
+    AddMaintenanceUpdates,
     AddMetricSamples,
     Alarm,
     Change,
     DeleteServices,
+    IncidentRecord,
     LinkKind,
     Maintenance,
     PruneAlarms,
@@ -20,12 +22,15 @@ from gateway.model import (
     Snapshot,
     Topology,
     UpsertAlarms,
+    UpsertIncidents,
     UpsertMaintenance,
     UpsertServices,
 )
+from gateway.model.status import written_text
 
 Pair = tuple[str, TermClass]
-# ("topology", ""), ("service", id), ("alarm", id), ("maintenance", id), ("extra", "")
+# ("topology", ""), ("service", id), ("alarm", id), ("maintenance", id), ("extra", ""),
+# ("incident", id), ("maintenance-notes", id): what people wrote on a window's timeline
 ObjectKey = tuple[str, str]
 TOPOLOGY: ObjectKey = ("topology", "")
 EXTRA: ObjectKey = ("extra", "")
@@ -101,6 +106,19 @@ def maintenance_terms(window: Maintenance) -> Contribution:
     return Contribution(_pairs(out), window.description or None)
 
 
+def incident_terms(record: IncidentRecord) -> Contribution:
+    out: Terms = {}
+    _add(out, TermClass.INCIDENT_ID, record.incident_id)
+    return Contribution(_pairs(out), record.written)
+
+
+def notes_terms(window: Maintenance) -> Contribution | None:
+    """The text written on a window's timeline: an object of its own, as the description is
+    the window's one free text (and a policy keeps or drops the two apart)."""
+    text = written_text(u.text for u in window.updates)
+    return Contribution(frozenset(), text) if text is not None else None
+
+
 def extra_terms(extra: Iterable[tuple[TermClass, str]]) -> Contribution:
     """Terms the snapshot does not hold (the Alertmanager external URL, ...)."""
     out: Terms = {}
@@ -135,6 +153,12 @@ def object_terms(snapshot: Snapshot, key: ObjectKey) -> Contribution | None:
     if kind == "maintenance":
         window = snapshot.maintenance.get(ident)
         return maintenance_terms(window) if window is not None else None
+    if kind == "maintenance-notes":
+        window = snapshot.maintenance.get(ident)
+        return notes_terms(window) if window is not None else None
+    if kind == "incident":
+        record = snapshot.incidents.get(ident)
+        return incident_terms(record) if record is not None else None
     raise ValueError(f"unknown object kind {kind!r} in a vocabulary key")
 
 
@@ -144,6 +168,8 @@ def snapshot_keys(snapshot: Snapshot) -> Iterator[ObjectKey]:
     yield from (("service", k) for k in snapshot.services)
     yield from (("alarm", k) for k in snapshot.alarms)
     yield from (("maintenance", k) for k in snapshot.maintenance)
+    yield from (("maintenance-notes", k) for k, w in snapshot.maintenance.items() if w.updates)
+    yield from (("incident", k) for k in snapshot.incidents)
 
 
 class UnknownChange(Exception):
@@ -166,6 +192,11 @@ def touched(change: Change) -> Iterator[ObjectKey]:
             yield from (("alarm", i) for i in ids)
         case UpsertMaintenance(windows=windows):
             yield from (("maintenance", w.maintenance_id) for w in windows)
+            yield from (("maintenance-notes", w.maintenance_id) for w in windows)
+        case AddMaintenanceUpdates(updates=updates):
+            yield from (("maintenance-notes", m) for m, _ in updates)
+        case UpsertIncidents(incidents=patches):
+            yield from (("incident", p.incident_id) for p in patches)
         case AddMetricSamples():
             return  # samples add no term
         case _:

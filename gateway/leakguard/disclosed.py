@@ -9,7 +9,8 @@ from gateway.disclosure.loader import LoadedPolicy
 from gateway.disclosure.policy import PeerPolicy
 from gateway.disclosure.scope import coverage, customer_services, peer_resources
 from gateway.leakguard.terms import DisclosedTerms
-from gateway.model import ResourceRef, Snapshot
+from gateway.model import Alarm, IncidentRecord, ResourceRef, Snapshot
+from gateway.model.status import written_text
 
 
 class ActivePolicy(Protocol):
@@ -73,12 +74,21 @@ def disclosed_for(policy: ActivePolicy, snapshot: Snapshot, audience: str) -> Di
     other = _shared(alarm_rule, (a.alarm_id for a in alarms)) | _shared(
         mw_rule, (w.maintenance_id for w in windows)
     )
+    written: frozenset[str] = frozenset()
+    if not isinstance(policy.loaded.policy, PeerPolicy):
+        records = _records(snapshot, (s.service_id for s in services), alarms)
+        written = _written(alarm_rule, ("title", "updates"), (r.written for r in records))
+        written |= _written(
+            mw_rule, ("updates",), (written_text(u.text for u in w.updates) for w in windows)
+        )
+        other |= _shared(alarm_rule, (r.incident_id for r in records))
     return DisclosedTerms(
         circuit_names=circuit_names,
         remote_ids=remote_ids,
         service_ids=service_ids,
         service_names=service_names,
         texts=texts,
+        written=written,
         other=other,
     )
 
@@ -86,6 +96,27 @@ def disclosed_for(policy: ActivePolicy, snapshot: Snapshot, audience: str) -> Di
 def _kept(rule: Any, texts: Iterable[str | None]) -> frozenset[str]:
     """Free text the rule publishes as written (``text: keep``, with ``text`` in fields)."""
     if rule is None or rule.text != "keep" or "text" not in rule.fields:
+        return frozenset()
+    return frozenset(t for t in texts if t)
+
+
+def _records(
+    snapshot: Snapshot, service_ids: Iterable[str], alarms: Iterable[Alarm]
+) -> list[IncidentRecord]:
+    """The declared incidents that can reach the customer: by its services, by its alarms."""
+    found: dict[str, IncidentRecord] = {}
+    for sid in service_ids:
+        found.update(snapshot.incidents_by_service.get(sid, {}))
+    for alarm in alarms:
+        found.update(snapshot.incidents_by_alarm.get(alarm.alarm_id, {}))
+    return list(found.values())
+
+
+def _written(rule: Any, fields: tuple[str, ...], texts: Iterable[str | None]) -> frozenset[str]:
+    """Text written for customers that the rule publishes (``written: keep``)."""
+    if rule is None or getattr(rule, "written", "drop") != "keep":
+        return frozenset()
+    if not any(f in rule.fields for f in fields):
         return frozenset()
     return frozenset(t for t in texts if t)
 

@@ -26,6 +26,7 @@ class TermClass(StrEnum):
     SERVICE_NAME = "service_name"
     ALARM_ID = "alarm_id"
     MAINTENANCE_ID = "maintenance_id"
+    INCIDENT_ID = "incident_id"  # of an incident staff or a source declared
     NETWORK_ID = "network_id"
 
 
@@ -46,6 +47,9 @@ class DisclosedTerms:
     service_ids: frozenset[str] = frozenset()  # its own service ids, when ids are shared
     service_names: frozenset[str] = frozenset()  # its own service names, when names are shown
     texts: frozenset[str] = frozenset()  # free text kept as is (text: keep); terms inside it too
+    # text written for customers (written: keep): its own tokens are no leak, but unlike kept
+    # text it vouches for nothing else: a router it names is still a hit
+    written: frozenset[str] = frozenset()
     other: frozenset[str] = frozenset()  # anything else published as is (shared alarm ids, ...)
 
 

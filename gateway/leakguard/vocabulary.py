@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterable
-from dataclasses import astuple
+from dataclasses import astuple, replace
 from urllib.parse import urlsplit
 
 from gateway.leakguard.automaton import Guard
 from gateway.leakguard.terms import MIN_LENGTH, DisclosedTerms, TermClass, Vocabulary, parse_ip
 from gateway.model import Kind, LinkKind, ResourceRef, Snapshot
+from gateway.model.status import written_text
 
 _GENERIC = frozenset({  # values every view legitimately carries
     "critical", "major", "minor", "warning", "indeterminate", "cleared", "info", "page", "none",
@@ -164,6 +165,13 @@ def build_vocabulary(
             _ref(out, ref)
         if window.description and window.description not in disclosed.texts:
             _text(out, window.description)
+        notes = written_text(u.text for u in window.updates)
+        if notes and notes not in disclosed.written:
+            _text(out, notes)
+    for record in snapshot.incidents.values():
+        _add(out, TermClass.INCIDENT_ID, record.incident_id)
+        if record.written and record.written not in disclosed.written:
+            _text(out, record.written)
     for cls, value in extra:
         if cls is TermClass.ADDRESS:
             _address(out, value, loose=True)
@@ -171,7 +179,10 @@ def build_vocabulary(
             _url(out, value)
         else:
             _add(out, cls, value)
-    shown = "\n".join(v for group in astuple(disclosed) for v in group)
+    # written text is no vouching: what it names stays a term (only its own tokens are not)
+    shown = "\n".join(
+        v for group in astuple(replace(disclosed, written=frozenset())) for v in group
+    )
     if shown:
         # what the policy shows on purpose, in any spelling, and every term inside it (a site in
         # a service name, a router in kept text) is no leak to this audience
@@ -182,5 +193,5 @@ def build_vocabulary(
 
 def vocabulary_revision(snapshot: Snapshot) -> tuple[int, ...]:
     """The revisions a vocabulary depends on; metric samples add no term."""
-    kinds = (Kind.TOPOLOGY, Kind.SERVICES, Kind.ALARMS, Kind.MAINTENANCE)
+    kinds = (Kind.TOPOLOGY, Kind.SERVICES, Kind.ALARMS, Kind.MAINTENANCE, Kind.INCIDENTS)
     return tuple(snapshot.kind_revisions.get(kind.value, 0) for kind in kinds)

@@ -1,12 +1,15 @@
 """The internal model: what sources send. Never returned by a public route."""
 
 from gateway.model.changes import (
+    AddMaintenanceUpdates,
     AddMetricSamples,
     Change,
     DeleteServices,
+    IncidentPatch,
     PruneAlarms,
     ReplaceTopology,
     UpsertAlarms,
+    UpsertIncidents,
     UpsertMaintenance,
     UpsertServices,
 )
@@ -21,6 +24,7 @@ from gateway.model.records import (
     SlaTargets,
 )
 from gateway.model.snapshot import Kind, Snapshot
+from gateway.model.status import IncidentRecord, IncidentStatus, StatusUpdate
 from gateway.model.topology import (
     EMPTY_TOPOLOGY,
     Link,
@@ -37,10 +41,14 @@ METRICS = frozenset({"utilisation_pct", "errors_per_s", "delay_ms", "loss_pct", 
 __all__ = [
     "EMPTY_TOPOLOGY",
     "METRICS",
+    "AddMaintenanceUpdates",
     "AddMetricSamples",
     "Alarm",
     "Change",
     "DeleteServices",
+    "IncidentPatch",
+    "IncidentRecord",
+    "IncidentStatus",
     "Kind",
     "Link",
     "LinkKind",
@@ -57,9 +65,11 @@ __all__ = [
     "Severity",
     "SlaTargets",
     "Snapshot",
+    "StatusUpdate",
     "TerminationPoint",
     "Topology",
     "UpsertAlarms",
+    "UpsertIncidents",
     "UpsertMaintenance",
     "UpsertServices",
 ]

@@ -8,6 +8,7 @@ from typing import Literal
 
 import msgspec
 
+from gateway.model.status import StatusUpdate
 from gateway.model.topology import ResourceRef
 
 
@@ -25,6 +26,7 @@ class Severity(StrEnum):
 class MaintenanceStatus(StrEnum):
     SCHEDULED = "scheduled"
     IN_PROGRESS = "in-progress"
+    VERIFYING = "verifying"  # the work is done and being checked
     COMPLETED = "completed"
     CANCELLED = "cancelled"
 
@@ -85,6 +87,9 @@ class Maintenance(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     end: datetime
     status: MaintenanceStatus = MaintenanceStatus.SCHEDULED
     description: str | None = None  # free text
+    # written for customers by staff or the source, in time order (status.merge_updates);
+    # ``status`` follows the last one
+    updates: tuple[StatusUpdate, ...] = ()
 
     def active_at(self, now: datetime) -> bool:
         if self.status in (MaintenanceStatus.CANCELLED, MaintenanceStatus.COMPLETED):

@@ -9,19 +9,23 @@ from typing import Any
 
 from immutables import Map
 
+from gateway.model import incidents as inc
 from gateway.model import indexes as ix
 from gateway.model import linklive as ll
 from gateway.model.changes import (
+    AddMaintenanceUpdates,
     AddMetricSamples,
     Change,
     DeleteServices,
     PruneAlarms,
     ReplaceTopology,
     UpsertAlarms,
+    UpsertIncidents,
     UpsertMaintenance,
     UpsertServices,
 )
 from gateway.model.records import Alarm, Maintenance, MetricSample, Service
+from gateway.model.status import IncidentRecord
 from gateway.model.topology import EMPTY_TOPOLOGY, Link, ResourceRef, Topology
 
 
@@ -33,6 +37,7 @@ class Kind(StrEnum):
     ALARMS = "alarms"
     METRICS = "metrics"
     MAINTENANCE = "maintenance"
+    INCIDENTS = "incidents"  # declared by staff or sources (status.IncidentRecord)
 
 
 MetricKey = tuple[ResourceRef, str]
@@ -48,6 +53,8 @@ class Snapshot:
         "__weakref__",
         "_alarms_by_resource",
         "_critical_by_link",
+        "_incidents_by_alarm",
+        "_incidents_by_service",
         "_interconnects_by_peer",
         "_link_states",
         "_link_states_revision",
@@ -56,6 +63,7 @@ class Snapshot:
         "_metrics_by_resource",
         "_services_by_customer",
         "alarms",
+        "incidents",
         "kind_revisions",
         "maintenance",
         "metrics",
@@ -69,6 +77,7 @@ class Snapshot:
     alarms: Map[str, Alarm]
     metrics: Map[MetricKey, MetricSample]  # the latest sample per (resource, metric)
     maintenance: Map[str, Maintenance]
+    incidents: Map[str, IncidentRecord]
     kind_revisions: Map[str, int]
     _links_by_id: Mapping[str, Link]
     _interconnects_by_peer: Mapping[str, tuple[Link, ...]]
@@ -76,6 +85,8 @@ class Snapshot:
     _alarms_by_resource: ix.Grouped[Alarm]
     _metrics_by_resource: ix.Grouped[MetricSample]
     _maintenance_by_resource: ix.Grouped[Maintenance]
+    _incidents_by_service: Map[str, Map[str, IncidentRecord]]
+    _incidents_by_alarm: Map[str, Map[str, IncidentRecord]]
     _critical_by_link: Map[str, int]  # active critical alarms per link id
     _link_states: Map[str, ll.LinkState]  # internal links with a live state
     _link_states_revision: int  # the revision that last changed _link_states
@@ -89,12 +100,14 @@ class Snapshot:
         metrics: Mapping[MetricKey, MetricSample] | None = None,
         maintenance: Mapping[str, Maintenance] | None = None,
         kind_revisions: Mapping[str, int] | None = None,
+        incidents: Mapping[str, IncidentRecord] | None = None,
     ) -> None:
         """A snapshot built from scratch (loading, tests); every index is built here once."""
         services_map: Map[str, Service] = Map((services or {}).items())
         alarms_map: Map[str, Alarm] = Map((alarms or {}).items())
         metrics_map: Map[MetricKey, MetricSample] = Map((metrics or {}).items())
         maintenance_map: Map[str, Maintenance] = Map((maintenance or {}).items())
+        incidents_map: Map[str, IncidentRecord] = Map((incidents or {}).items())
         links = ix.links_by_id(topology)
         critical = ll.count_critical(alarms_map.values())
         self._fill(
@@ -104,6 +117,7 @@ class Snapshot:
             alarms=alarms_map,
             metrics=metrics_map,
             maintenance=maintenance_map,
+            incidents=incidents_map,
             kind_revisions=Map((kind_revisions or {}).items()),
             _links_by_id=links,
             _interconnects_by_peer=ix.interconnects_by_peer(topology),
@@ -114,6 +128,8 @@ class Snapshot:
             _alarms_by_resource=ix.group(ix.alarm_rows(alarms_map.values())),
             _metrics_by_resource=ix.group(ix.metric_rows(metrics_map)),
             _maintenance_by_resource=ix.group(ix.maintenance_rows(maintenance_map.values())),
+            _incidents_by_service=ix.group(inc.service_rows(incidents_map.values())),
+            _incidents_by_alarm=ix.group(inc.alarm_rows(incidents_map.values())),
         )
 
     def _fill(self, **values: Any) -> None:
@@ -169,6 +185,16 @@ class Snapshot:
         """Windows by each resource they list (maintenance id → window)."""
         return self._maintenance_by_resource
 
+    @property
+    def incidents_by_service(self) -> Mapping[str, Mapping[str, IncidentRecord]]:
+        """Declared incidents by each service they name (incident id → record)."""
+        return self._incidents_by_service
+
+    @property
+    def incidents_by_alarm(self) -> Mapping[str, Mapping[str, IncidentRecord]]:
+        """Declared incidents by each alarm they name (incident id → record)."""
+        return self._incidents_by_alarm
+
     # -- changes --------------------------------------------------------------------------
 
     def apply(self, change: Change, revision: int) -> Snapshot:
@@ -204,9 +230,17 @@ class Snapshot:
             case AddMetricSamples(samples=samples):
                 return self._derive(revision=revision, kind_revisions=kinds,
                                     **self._add_samples(samples, revision))  # fmt: skip
-            case UpsertMaintenance(windows=windows):
+            case UpsertMaintenance(windows=windows, keep_status=keep):
                 return self._derive(revision=revision, kind_revisions=kinds,
-                                    **self._upsert_windows(windows))  # fmt: skip
+                                    **self._upsert_windows(windows, keep))  # fmt: skip
+            case AddMaintenanceUpdates(updates=updates):
+                windows = inc.with_updates(self.maintenance, updates)
+                return self._derive(revision=revision, kind_revisions=kinds,
+                                    **self._upsert_windows(windows, frozenset()))  # fmt: skip
+            case UpsertIncidents(incidents=patches):
+                return self._derive(revision=revision, kind_revisions=kinds,
+                                    **inc.upsert(self.incidents, self._incidents_by_service,
+                                                 self._incidents_by_alarm, patches))  # fmt: skip
         raise TypeError(f"unknown change {type(change).__name__}")  # pragma: no cover
 
     def _services(self, upsert: tuple[Service, ...], delete: tuple[str, ...]) -> dict[str, Any]:
@@ -291,10 +325,13 @@ class Snapshot:
             **self._relink(touched, self._critical_by_link, metrics, revision),
         }
 
-    def _upsert_windows(self, windows: tuple[Maintenance, ...]) -> dict[str, Any]:
+    def _upsert_windows(
+        self, windows: tuple[Maintenance, ...], keep_status: frozenset[str]
+    ) -> dict[str, Any]:
         by_id, by_ref = self.maintenance.mutate(), self._maintenance_by_resource.mutate()
-        for window in windows:
-            old = by_id.get(window.maintenance_id)
+        for sent in windows:
+            old = by_id.get(sent.maintenance_id)
+            window = inc.merged_window(old, sent, sent.maintenance_id in keep_status)
             if old is not None:
                 for ref in old.resources:
                     ix.group_remove(by_ref, ref, old.maintenance_id)
@@ -317,6 +354,8 @@ def change_kind(change: Change) -> Kind:
             return Kind.ALARMS
         case AddMetricSamples():
             return Kind.METRICS
-        case UpsertMaintenance():
+        case UpsertMaintenance() | AddMaintenanceUpdates():
             return Kind.MAINTENANCE
+        case UpsertIncidents():
+            return Kind.INCIDENTS
     raise TypeError(f"unknown change {type(change).__name__}")  # pragma: no cover

@@ -20,6 +20,7 @@ from gateway.errors import DemarcError, InvalidInput, PolicyTestError, Problem, 
 from gateway.ingest import (
     parse_alarms,
     parse_alertmanager,
+    parse_incidents,
     parse_maintenance,
     parse_metrics,
     parse_services,
@@ -36,6 +37,7 @@ PARSERS: dict[str, Callable[[Any], Change]] = {
     "alarms": parse_alarms,
     "alertmanager": parse_alertmanager,
     "maintenance": parse_maintenance,
+    "incidents": parse_incidents,
 }
 #: pseudonyms in test runs are made with this key: stable, and unlike any deployment's
 TEST_SECRET = b"demarc policy tests: not a deployment key"

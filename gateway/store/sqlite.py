@@ -15,10 +15,12 @@ import msgspec
 
 from gateway.errors import ConfigError, StorageFull, StoreBehind
 from gateway.model import (
+    AddMaintenanceUpdates,
     AddMetricSamples,
     Alarm,
     Change,
     DeleteServices,
+    IncidentRecord,
     Maintenance,
     MetricSample,
     PruneAlarms,
@@ -27,6 +29,7 @@ from gateway.model import (
     Snapshot,
     Topology,
     UpsertAlarms,
+    UpsertIncidents,
     UpsertMaintenance,
     UpsertServices,
 )
@@ -61,6 +64,7 @@ _DECODERS: dict[str, msgspec.json.Decoder[Any]] = {
     "alarm": msgspec.json.Decoder(Alarm),
     "maintenance": msgspec.json.Decoder(Maintenance),
     "metric": msgspec.json.Decoder(MetricSample),
+    "incident": msgspec.json.Decoder(IncidentRecord),
 }
 _kinds_decoder = msgspec.json.Decoder(dict[str, int])
 #: one day of a service's availability: (start s, end s, state) from the day's UTC midnight
@@ -161,6 +165,7 @@ class SqliteBackend:
         alarms: list[Alarm] = _decode_all("alarm", bodies["alarm"])
         windows: list[Maintenance] = _decode_all("maintenance", bodies["maintenance"])
         samples: list[MetricSample] = _decode_all("metric", bodies["metric"])
+        incidents: list[IncidentRecord] = _decode_all("incident", bodies["incident"])
         return Snapshot(
             revision=self._check_mark(int(meta.get("revision", 0))),
             topology=topology,
@@ -168,6 +173,7 @@ class SqliteBackend:
             alarms={a.alarm_id: a for a in alarms},
             metrics={(s.resource, s.metric): s for s in samples},
             maintenance={m.maintenance_id: m for m in windows},
+            incidents={i.incident_id: i for i in incidents},
             kind_revisions=_kinds_decoder.decode(meta.get("kinds", "{}")),
         )
 
@@ -337,8 +343,18 @@ def _statements(
                 if aid not in final.alarms:
                     yield _DELETE, ("alarm", aid)
         case UpsertMaintenance(windows=windows):
-            for w in windows:
-                yield _UPSERT, ("maintenance", w.maintenance_id, _encode(w), revision)
+            # as the final snapshot has it: merged with the updates already there
+            for mid in dict.fromkeys(w.maintenance_id for w in windows):
+                body = _encode(final.maintenance[mid])
+                yield _UPSERT, ("maintenance", mid, body, revision)
+        case AddMaintenanceUpdates(updates=updates):
+            for mid in dict.fromkeys(m for m, _ in updates):
+                if (window := final.maintenance.get(mid)) is not None:
+                    yield _UPSERT, ("maintenance", mid, _encode(window), revision)
+        case UpsertIncidents(incidents=patches):
+            for iid in dict.fromkeys(p.incident_id for p in patches):
+                body = _encode(final.incidents[iid])
+                yield _UPSERT, ("incident", iid, body, revision)
         case AddMetricSamples(samples=samples):
             # only the latest per (resource, metric) is ever read: one row each, upserted, as
             # the snapshot decided it (a sample that arrives late does not replace a newer one)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zlib
 from bisect import bisect_left, bisect_right
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from operator import itemgetter
@@ -89,6 +90,8 @@ class PageIndex:
     _memo: dict[tuple[int, int], tuple[RenderedView, str | None]] = field(default_factory=dict)
     _memo_bytes: int = 0
     _starts: dict[str, int] = field(default_factory=dict)
+    # filtered versions of this view (gateway.api.filters), kept while the view is current
+    filtered: OrderedDict[Any, RenderedView] = field(default_factory=OrderedDict)
 
     def __len__(self) -> int:
         return len(self.keys)

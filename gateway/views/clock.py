@@ -8,13 +8,17 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from gateway.model import (
+    AddMaintenanceUpdates,
     Alarm,
     Change,
+    IncidentStatus,
     Kind,
     Maintenance,
     ResourceRef,
     Snapshot,
+    StatusUpdate,
     UpsertAlarms,
+    UpsertIncidents,
     UpsertMaintenance,
 )
 
@@ -22,7 +26,8 @@ _Entry = tuple[datetime, int, Kind, str]  # moment, tie-break, what kind of obje
 
 
 class Moments:
-    """A window opens or closes; a cleared alarm leaves a history. Each change pushes its
+    """A window opens or closes (or leaves a history); a cleared alarm or a resolved incident
+    leaves a history. Each change pushes its
     object's moments (O(change · log n)); an entry an object no longer has is dropped when
     due, as the change that made it stale was rendered when it was committed."""
 
@@ -36,6 +41,9 @@ class Moments:
         self._hours = hours
         heap = [e for w in snapshot.maintenance.values() for e in self._window(w)]
         heap += [e for a in snapshot.alarms.values() for e in self._alarm(a)]
+        heap += [
+            e for r in snapshot.incidents.values() for e in self._resolved(r.incident_id, r.updates)
+        ]
         self._heap = [e for e in heap if _pending(e, now)]
         heapq.heapify(self._heap)
 
@@ -50,6 +58,10 @@ class Moments:
                 entries: Iterable[_Entry] = (e for a in alarms for e in self._alarm(a))
             case UpsertMaintenance(windows=windows):
                 entries = (e for w in windows for e in self._window(w))
+            case UpsertIncidents(incidents=patches):
+                entries = (e for p in patches for e in self._resolved(p.incident_id, p.updates))
+            case AddMaintenanceUpdates():
+                return  # a window's moments are its times, which updates do not move
             case _:
                 return
         for entry in entries:
@@ -85,9 +97,18 @@ class Moments:
                  key: str) -> tuple[ResourceRef, ...]:  # fmt: skip
         if kind is Kind.MAINTENANCE:
             window = snapshot.maintenance.get(key)
-            if window is not None and moment in (window.start, window.end):
+            if window is not None and moment in {e[0] for e in self._window(window)}:
                 return window.resources
             return ()
+        if kind is Kind.INCIDENTS:
+            record = snapshot.incidents.get(key)
+            if record is None:
+                return ()
+            alarms = (snapshot.alarms.get(a) for a in record.alarms)
+            return (
+                *(ResourceRef(service=s) for s in record.services),
+                *(a.resource for a in alarms if a is not None and a.resource is not None),
+            )
         alarm = snapshot.alarms.get(key)
         if alarm is not None and moment in {e[0] for e in self._alarm(alarm)}:
             return (alarm.resource,) if alarm.resource is not None else ()
@@ -101,12 +122,22 @@ class Moments:
                 for h in self._hours]  # fmt: skip
 
     def _window(self, window: Maintenance) -> list[_Entry]:
+        # opens, closes, and leaves each history a policy keeps of ended windows
+        ends = (window.end + timedelta(hours=h) for h in self._hours if h)
         return [(t, next(self._tie), Kind.MAINTENANCE, window.maintenance_id)
-                for t in (window.start, window.end)]  # fmt: skip
+                for t in (window.start, window.end, *ends)]  # fmt: skip
+
+    def _resolved(self, incident_id: str, updates: Iterable[StatusUpdate]) -> list[_Entry]:
+        """A declared incident resolved as written leaves each history after its hours (one
+        the alarms resolve leaves with its alarms)."""
+        resolved = IncidentStatus.RESOLVED.value
+        return [(u.at + timedelta(hours=h), next(self._tie), Kind.INCIDENTS, incident_id)
+                for u in updates if u.status == resolved for h in self._hours]  # fmt: skip
 
 
 def _pending(entry: _Entry, now: datetime) -> bool:
     """Whether a view rendered at ``now`` still has this moment ahead: a window opens or
-    closes at its instant; a cleared alarm is still shown at its horizon and leaves after."""
+    closes at its instant; a cleared alarm or a resolved incident is still shown at its
+    horizon and leaves after."""
     moment, _, kind, _ = entry
-    return moment >= now if kind is Kind.ALARMS else moment > now
+    return moment >= now if kind in (Kind.ALARMS, Kind.INCIDENTS) else moment > now

@@ -16,14 +16,17 @@ from gateway.disclosure.reads import (
     views_reading,
 )
 from gateway.model import (
+    AddMaintenanceUpdates,
     AddMetricSamples,
     Change,
     DeleteServices,
+    IncidentPatch,
     Kind,
     PruneAlarms,
     ResourceRef,
     Snapshot,
     UpsertAlarms,
+    UpsertIncidents,
     UpsertMaintenance,
     UpsertServices,
 )
@@ -132,6 +135,15 @@ def touched(changes: Iterable[Change], before: Snapshot, today: datetime) -> Tou
                         refs.update((Kind.MAINTENANCE, ref) for ref in mw.resources)
                         if mw.start < today:
                             past.update((Kind.MAINTENANCE, ref) for ref in mw.resources)
+            case AddMaintenanceUpdates(updates=updates):
+                for maintenance_id, _ in updates:
+                    if (was_mw := before.maintenance.get(maintenance_id)) is not None:
+                        moved = {(Kind.MAINTENANCE, ref) for ref in was_mw.resources}
+                        refs.update(moved)
+                        if was_mw.start < today:  # e.g. cancelled: past days count it no more
+                            past.update(moved)
+            case UpsertIncidents(incidents=patches):
+                refs.update(_incident_refs(patches, before))
             case UpsertServices(services=services):
                 for service in services:
                     out.customers.add(service.customer)
@@ -142,6 +154,23 @@ def touched(changes: Iterable[Change], before: Snapshot, today: datetime) -> Tou
             case _:  # a topology, or a change this planner does not know: everything
                 out.everything = True
                 return out
+    return out
+
+
+def _incident_refs(patches: Iterable[IncidentPatch], before: Snapshot) -> Touched:
+    """Where a declared incident reaches customers, before and after: the services it names
+    (a customer's scope holds each of its services) and the resources of the alarms it names
+    (an alarm it names that came in this same batch re-renders those views itself)."""
+    out: Touched = set()
+    for patch in patches:
+        old = before.incidents.get(patch.incident_id)
+        services = {*(patch.services or ()), *(old.services if old else ())}
+        alarms = {*(patch.alarms or ()), *(old.alarms if old else ())}
+        out.update((Kind.INCIDENTS, ResourceRef(service=sid)) for sid in services)
+        for alarm_id in alarms:
+            alarm = before.alarms.get(alarm_id)
+            if alarm is not None and alarm.resource is not None:
+                out.add((Kind.INCIDENTS, alarm.resource))
     return out
 
 
