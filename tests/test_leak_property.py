@@ -33,7 +33,7 @@ from gateway.disclosure.policy import VIEWS, CustomerPolicy, PeerPolicy
 from gateway.leakguard import DisclosedTerms, build_vocabulary
 from gateway.leakguard.screen import Screen, Withheld
 from gateway.model import LinkKind, ResourceRef, Service, Snapshot
-from gateway.views.cache import AudienceViews, RenderedView, build_views, screen_views
+from gateway.views.cache import AudienceViews, ItemView, build_views, screen_views
 from tests.leakgen import NOW, C, Case, Network, cases
 
 SECRET = b"leak-property-master-secret"
@@ -472,4 +472,6 @@ def test_published_bodies_cover_views_and_items() -> None:
     """``bodies`` sees every item body too: a leak only in an item would not slip by."""
     views = build_views("peer/x", AudienceViews(), {"alarms": [{"id": "a-1", "text": "t"}]}, 1, "v")
     assert [name for name, _ in bodies(views)] == ["alarms", "alarms/a-1"]
-    assert isinstance(views.items[("alarms", "a-1")], RenderedView)
+    item = views.items[("alarms", "a-1")]
+    assert isinstance(item, ItemView)  # served from the view's bytes, in its own envelope
+    assert msgspec.json.decode(item.body)["item"] == {"id": "a-1", "text": "t"}
