@@ -45,6 +45,7 @@ from gateway.api.fastpath import ViewFastPath
 from gateway.api.head import HeadAsGet
 from gateway.api.openapi import document
 from gateway.api.ratelimit import RateLimit, TokenBuckets
+from gateway.api.signatures import SignedResponses, Signer
 from gateway.console import load_assets, load_shell
 from gateway.disclosure import PolicySet, Pseudonymizer, audience_key
 from gateway.errors import ConfigError
@@ -160,6 +161,8 @@ class Gateway:
             settled=lambda: self.history.days,
         )
         self.tls_rejections = Rejections()
+        # the key of the gateway's own certificate signs answers on request (RFC 9421)
+        self.signer = Signer.load(settings.cert_path, settings.key_path)
         self.rate_buckets = TokenBuckets(settings.limits.rate_per_s, settings.limits.rate_burst)
         self.tls: TlsState | None = None  # set by the server that serves this gateway
         self._proxy: tuple[int, ProxyMode] | None = None
@@ -454,7 +457,8 @@ def create_public_app(gateway: Gateway) -> AccessLog:
     return AccessLog(
         IdentityMiddleware(
             # every request counts, the fast path's too; HEAD answers as GET, without a body
-            _rate_limited(gateway, HeadAsGet(fast), "public"),
+            # RFC 9421 signatures for whoever asks (Accept-Signature): of the final bytes
+            _rate_limited(gateway, HeadAsGet(SignedResponses(fast, gateway.signer)), "public"),
             lambda: gateway.registry,
             PUBLIC_ROLES,
             gateway.tls_rejections,
