@@ -103,29 +103,20 @@ class EventDb:
         deletes: Sequence[tuple[str, str]],
     ) -> None:
         """Append ``events`` and move the audience's item state on, in one durable transaction."""
+        self.append_many([(audience, events, upserts, deletes)])
+
+    def append_many(
+        self,
+        appends: Sequence[
+            tuple[
+                str, Sequence[NewEvent], Sequence[tuple[str, str, bytes]], Sequence[tuple[str, str]]
+            ]
+        ],
+    ) -> None:
+        """Several audiences' appends in one durable transaction: all of them or none."""
         with self.transaction() as cur:
-            cur.executemany(
-                "INSERT INTO push_events VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (audience, e.seq, e.at, e.type, e.view, e.revision, e.policy_version, e.body)
-                    for e in events
-                ],
-            )
-            cur.executemany(
-                "INSERT INTO push_items VALUES (?, ?, ?, ?) ON CONFLICT(audience, view, id) "
-                "DO UPDATE SET body=excluded.body",
-                [(audience, view, ident, body) for view, ident, body in upserts],
-            )
-            cur.executemany(
-                "DELETE FROM push_items WHERE audience=? AND view=? AND id=?",
-                [(audience, view, ident) for view, ident in deletes],
-            )
-            if events:
-                cur.execute(
-                    "INSERT INTO push_feeds VALUES (?, ?, 0) ON CONFLICT(audience) "
-                    "DO UPDATE SET last=excluded.last",
-                    (audience, events[-1].seq),
-                )
+            for audience, events, upserts, deletes in appends:
+                _append(cur, audience, events, upserts, deletes)
 
     def events_after(self, audience: str, after: int, limit: int) -> list[StoredEvent]:
         rows = self.read(
@@ -159,3 +150,34 @@ class EventDb:
     def count(self) -> int:
         (n,) = self.read("SELECT COUNT(*) FROM push_events")[0]
         return int(n)
+
+
+def _append(
+    cur: sqlite3.Cursor,
+    audience: str,
+    events: Sequence[NewEvent],
+    upserts: Sequence[tuple[str, str, bytes]],
+    deletes: Sequence[tuple[str, str]],
+) -> None:
+    cur.executemany(
+        "INSERT INTO push_events VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (audience, e.seq, e.at, e.type, e.view, e.revision, e.policy_version, e.body)
+            for e in events
+        ],
+    )
+    cur.executemany(
+        "INSERT INTO push_items VALUES (?, ?, ?, ?) ON CONFLICT(audience, view, id) "
+        "DO UPDATE SET body=excluded.body",
+        [(audience, view, ident, body) for view, ident, body in upserts],
+    )
+    cur.executemany(
+        "DELETE FROM push_items WHERE audience=? AND view=? AND id=?",
+        [(audience, view, ident) for view, ident in deletes],
+    )
+    if events:
+        cur.execute(
+            "INSERT INTO push_feeds VALUES (?, ?, 0) ON CONFLICT(audience) "
+            "DO UPDATE SET last=excluded.last",
+            (audience, events[-1].seq),
+        )
