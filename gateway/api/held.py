@@ -49,8 +49,10 @@ async def hold(
     """Long-poll: while ``current()`` still has the ETag ``inm`` names, hold the request for
     the wait asked (README, "Long-poll"); None when the route should answer now."""
     seconds = seconds_of(wait, prefer)
+    if not seconds:
+        return None  # no wait asked: the route answers, and works out the view only once
     now = current()
-    if not seconds or now is None or not names_etag(inm, now.etag):
+    if now is None or not names_etag(inm, now.etag):
         return None
     waiters = request.app.state.gateway.push.waiters
     if not waiters.admit(who):
